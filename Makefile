@@ -1,0 +1,21 @@
+# make all [A=<assignment>]  run the notebooks in full mode, in place (the main job)
+# make test                  unit tests, then every notebook in smoke mode (SMOKE=1)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+A      ?=
+
+.PHONY: all test venv
+
+all: $(STAMP)
+	$(PY) tools/run_notebooks.py $(A)
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval-lax -q
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@

@@ -1,0 +1,489 @@
+"""Shared helpers for every notebook: data, seeding, one training loop, plots, saving figures and results.
+
+Data are loaded once into float32 tensors and batched by indexing; every PyTorch notebook trains with `fit`.
+`SMOKE=1` in the environment switches notebooks to a quick check whose figures and results go to `.smoke/`.
+"""
+import gzip
+import json
+import os
+import pickle
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+REPO = Path(__file__).resolve().parent
+SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
+OUTPUT_ROOT = REPO / ".smoke" if SMOKE else REPO
+ASSIGNMENTS = ("handin1_numpy_mlp", "handin2_pytorch_cnn", "hw1_mlp_cifar10", "a3_cnn_catdog", "a3_feedforward")
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
+               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000)}
+CIFAR_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+
+
+# ----------------------------------------------------------------------------------------------- mode and device
+def pick(full, smoke):
+    """Return `smoke` in smoke mode and `full` otherwise (epochs, sample counts, grid sizes)."""
+    return smoke if SMOKE else full
+
+
+def shrink(n_smoke, *tensors):
+    """In smoke mode keep only the first `n_smoke` rows of each tensor; in full mode return them unchanged."""
+    return tuple(t[:n_smoke] for t in tensors) if SMOKE else tensors
+
+
+def get_device():
+    """The best available device: CUDA, then Apple MPS, then CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def hardware():
+    """One line naming the device, the CPU and the thread count, for notebooks and reports."""
+    device = get_device()
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(0)} (CUDA)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{device.type.upper()} {cpu}, {torch.get_num_threads()} threads"
+
+
+def banner():
+    """Print the run mode, device and library versions at the top of a notebook."""
+    if SMOKE:
+        print("*** SMOKE MODE (SMOKE=1): tiny data, 1-2 epochs; figures and results go to .smoke/, not the report ***")
+    else:
+        print("Full mode: the numbers below are the ones the report uses.")
+    print(f"Device: {get_device()} | {hardware()} | torch {torch.__version__} | numpy {np.__version__}")
+
+
+def seed_everything(seed):
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so that a run can be repeated exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+# ------------------------------------------------------------------------------------------------------- data
+def data_root(root=None):
+    """The folder datasets are read from: `root`, else $DATA_ROOT, else `data/` in the repo (downloads allowed)."""
+    if root is not None:
+        return Path(root), False
+    if os.environ.get("DATA_ROOT"):
+        return Path(os.environ["DATA_ROOT"]), False
+    return REPO / "data", True
+
+
+def _missing(path, can_download):
+    """The error raised when a dataset file is absent, saying where we looked and how to fix it."""
+    fix = ("the download into data/ did not produce it; check the internet connection" if can_download else
+           "point DATA_ROOT (or the root argument) at a folder holding it, or unset DATA_ROOT to let torchvision "
+           "download into data/")
+    return FileNotFoundError(f"Dataset file not found: {path} (DATA_ROOT={os.environ.get('DATA_ROOT')!r}). Fix: {fix}.")
+
+
+def _read_idx(path, magic, count, item_shape):
+    """Read one MNIST idx file (plain or .gz) into a uint8 array, checking its header and length."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise ValueError(f"Corrupt or truncated MNIST file {path}: {e}. Replace it with a fresh copy.") from e
+    header = 4 * (2 + len(item_shape))
+    dims = np.frombuffer(raw[:header], dtype=">u4") if len(raw) >= header else []
+    expected = header + count * int(np.prod(item_shape))
+    if len(dims) == 0 or dims[0] != magic or dims[1] != count or len(raw) != expected:
+        raise ValueError(f"Corrupt or truncated MNIST file {path}: {len(raw)} bytes, expected {expected} "
+                         f"for {count} items. Replace it with a fresh copy.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(count, *item_shape)
+
+
+def _find(folder, name):
+    """The plain or gzipped file `name` in `folder`, or None."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_mnist(root=None):
+    """MNIST as float32 tensors in [0, 1] of shape (N, 1, 28, 28) and int64 labels: x_train, y_train, x_test, y_test."""
+    root, can_download = data_root(root)
+    raw = root / "MNIST" / "raw"
+    if can_download and not all(_find(raw, n) for f in MNIST_FILES.values() for n in f[:2]):
+        import torchvision
+        torchvision.datasets.MNIST(root, train=True, download=True)
+        torchvision.datasets.MNIST(root, train=False, download=True)
+    out = []
+    for images, labels, count in MNIST_FILES.values():
+        paths = [_find(raw, images), _find(raw, labels)]
+        for name, path in zip((images, labels), paths):
+            if path is None:
+                raise _missing(raw / name, can_download)
+        x = _read_idx(paths[0], 2051, count, (28, 28))
+        y = _read_idx(paths[1], 2049, count, ())
+        out += [torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1), torch.from_numpy(y.astype(np.int64))]
+    return tuple(out)
+
+
+def _read_cifar_batch(path):
+    """One CIFAR-10 pickle batch as (uint8 images (N, 3, 32, 32), int64 labels)."""
+    try:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except Exception as e:  # a truncated pickle raises EOFError, UnpicklingError, KeyError or ValueError
+        raise ValueError(f"Corrupt or truncated CIFAR-10 file {path}: {type(e).__name__}: {e}. "
+                         "Replace it with a fresh copy.") from e
+    if len(data) != len(labels):
+        raise ValueError(f"Corrupt CIFAR-10 file {path}: {len(data)} images but {len(labels)} labels.")
+    return data, labels
+
+
+def load_cifar10(root=None, classes=None):
+    """CIFAR-10 as float32 (N, 3, 32, 32) in [0, 1] and int64 labels: x_train, y_train, x_test, y_test, class_names.
+
+    `classes` (names or indices) keeps only those classes, relabelled 0..k-1 in the order given;
+    the returned class_names then say which label is which.
+    """
+    root, can_download = data_root(root)
+    folder = root / "cifar-10-batches-py"
+    if can_download and not all((folder / n).exists() for names in CIFAR_FILES.values() for n in names):
+        import torchvision
+        torchvision.datasets.CIFAR10(root, train=True, download=True)
+    out = []
+    for names in CIFAR_FILES.values():
+        for name in names:
+            if not (folder / name).exists():
+                raise _missing(folder / name, can_download)
+        parts = [_read_cifar_batch(folder / name) for name in names]
+        x = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        out += [torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y)]
+    names = list(CIFAR10_CLASSES)
+    if classes is not None:
+        keep = [c if isinstance(c, int) else CIFAR10_CLASSES.index(c) for c in classes]
+        lookup = torch.full((10,), -1, dtype=torch.int64)
+        lookup[keep] = torch.arange(len(keep))
+        for i in (0, 2):
+            mask = lookup[out[i + 1]] >= 0
+            out[i], out[i + 1] = out[i][mask], lookup[out[i + 1][mask]]
+        names = [CIFAR10_CLASSES[k] for k in keep]
+    return (*out, names)
+
+
+def train_val_split(x, y, n_val, seed):
+    """Split off a random, reproducible validation set of `n_val` samples: x_train, y_train, x_val, y_val."""
+    if not 0 < n_val < len(x):
+        raise ValueError(f"n_val={n_val} must be between 1 and {len(x) - 1} (the data hold {len(x)} samples).")
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    val, train = order[:n_val], order[n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def batches(x, y, batch_size, generator=None):
+    """Yield (x, y) mini-batches in a shuffled order drawn from `generator` (in order when it is None)."""
+    n = len(x)
+    order = torch.randperm(n, generator=generator, device=x.device) if generator is not None else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            yield x[start:start + batch_size], y[start:start + batch_size]
+        else:
+            idx = order[start:start + batch_size]
+            yield x[idx], y[idx]
+
+
+def channel_stats(x):
+    """Per-channel mean and standard deviation of an (N, C, H, W) tensor, each of shape (C,)."""
+    return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
+
+
+def normalize(x, mean, std):
+    """Standardize an (N, C, H, W) tensor with per-channel mean and std."""
+    return (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+
+
+# --------------------------------------------------------------------------------------------------- training
+def _loss_and_correct(out, y, loss):
+    """Mean loss and number of correct predictions of a batch, for 'ce' (logits) or 'bce' (one logit per sample)."""
+    if loss == "ce":
+        return F.cross_entropy(out, y), (out.argmax(1) == y).sum()
+    if loss == "bce":
+        out = out.reshape(len(y))
+        return F.binary_cross_entropy_with_logits(out, y.float()), ((out > 0).long() == y).sum()
+    raise ValueError(f"loss must be 'ce' (cross-entropy on logits) or 'bce' (one output logit), not {loss!r}.")
+
+
+def _prepare(model, x):
+    """Channels-last memory for convolutional models on image batches (faster oneDNN/cuDNN kernels)."""
+    if x.ndim == 4 and any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+@torch.no_grad()
+def evaluate(model, x, y, loss="ce", batch_size=2000):
+    """Mean loss and accuracy (%) of `model` on (x, y), in eval mode without gradients; restores the mode."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    for xb, yb in batches(x, y, batch_size):
+        xb, yb = _prepare(model, xb.to(device, non_blocking=True)), yb.to(device, non_blocking=True)
+        batch_loss, batch_correct = _loss_and_correct(model(xb), yb, loss)
+        total_loss += batch_loss * len(yb)
+        correct += batch_correct
+    model.train(was_training)
+    return total_loss.item() / len(y), 100.0 * correct.item() / len(y)
+
+
+@torch.no_grad()
+def predict(model, x, loss="ce", batch_size=2000):
+    """Predicted class labels of `model` for x (argmax of logits, or logit > 0 for 'bce'), as a CPU tensor."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    preds = []
+    for start in range(0, len(x), batch_size):
+        out = model(_prepare(model, x[start:start + batch_size].to(device)))
+        preds.append((out.reshape(-1) > 0).long() if loss == "bce" else out.argmax(1))
+    model.train(was_training)
+    return torch.cat(preds).cpu()
+
+
+def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
+        on_batch=None):
+    """Train `model` with mini-batches of the (x, y) tensors `train`; evaluate on `test` (and `val`) after each epoch.
+
+    Returns a history dict: train_costs, test_costs, train_accuracy, test_accuracy (percent; train values are the
+    mean over the epoch's mini-batches), val_costs/val_accuracy when `val` is given, epoch_seconds (training only),
+    seconds (total, evaluation included), device, epochs, batch_size, learning_rate.
+    `on_batch(step)` is called after each optimizer step (e.g. to record gradients).
+    """
+    device = get_device()
+    model.to(device)
+    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        model.to(memory_format=torch.channels_last)
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, ()))
+    torch.manual_seed(seed)  # dropout masks
+    generator = torch.Generator(device=device).manual_seed(seed)  # shuffling
+    x_train, y_train = (t.to(device) for t in train)
+    sets = {"test": test} if val is None else {"val": val, "test": test}
+    history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
+    history["epoch_seconds"] = []
+    n_batches = -(-len(x_train) // batch_size)
+    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=True)
+    start_all = time.perf_counter()
+    model.train()
+    step = 0
+    for epoch in bar:
+        start = time.perf_counter()
+        batch_losses = torch.empty(n_batches, device=device)
+        batch_accuracies = torch.empty(n_batches, device=device)
+        for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
+            batch_loss, batch_correct = _loss_and_correct(model(_prepare(model, xb)), yb, loss)
+            optimizer.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            optimizer.step()
+            batch_losses[i] = batch_loss.detach()
+            batch_accuracies[i] = batch_correct / len(yb)
+            step += 1
+            if on_batch is not None:
+                on_batch(step)
+        finite = torch.isfinite(batch_losses)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0])
+            raise FloatingPointError(f"Loss became {batch_losses[bad].item()} at epoch {epoch}, batch {bad + 1} of "
+                                     f"{n_batches}: training stopped. Try a lower learning rate (now "
+                                     f"{optimizer.param_groups[0]['lr']}) or check the inputs for NaN/inf.")
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        history["train_costs"].append(batch_losses.mean().item())
+        history["train_accuracy"].append(100.0 * batch_accuracies.mean().item())
+        for name, (x, y) in sets.items():
+            cost, acc = evaluate(model, x, y, loss)
+            history[f"{name}_costs"].append(cost)
+            history[f"{name}_accuracy"].append(acc)
+        bar.set_postfix(train_cost=f"{history['train_costs'][-1]:.4f}", test_acc=f"{history['test_accuracy'][-1]:.2f}%")
+    history.update(seconds=time.perf_counter() - start_all, device=str(device), epochs=epochs,
+                   batch_size=batch_size, learning_rate=optimizer.param_groups[0]["lr"])
+    if progress:
+        print(f"{epochs} epochs in {history['seconds']:.1f} s on {device}: train acc {history['train_accuracy'][-1]:.2f}%"
+              f", test acc {history['test_accuracy'][-1]:.2f}%, test cost {history['test_costs'][-1]:.4f}")
+    return history
+
+
+def count_parameters(model):
+    """Number of trainable parameters of a model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ------------------------------------------------------------------------------------------------------ plots
+def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_accuracy, batch_size, learning_rate,
+                        epochs=None, seconds=None, device=None, xlabel="Epoch", x=None, val_costs=None,
+                        val_accuracy=None):
+    """Cost and accuracy curves side by side (the hand-in specs' plot), with epochs, time and device in the subtitle."""
+    fig, axs = plt.subplots(1, 2, figsize=(12, 4))
+    fig.suptitle(title, y=1.08, fontsize=16)
+    sub = f"| Batch size: {batch_size} | Learning rate: {learning_rate} |"
+    if epochs is not None:
+        sub += f" Epochs: {epochs} |"
+    if seconds is not None:
+        sub += f" Training time: {seconds:.1f} s |"
+    if device is not None:
+        sub += f" Device: {device} |"
+    fig.text(0.5, 0.96, sub, ha="center", fontsize=12)
+    x = list(range(1, len(train_costs) + 1)) if x is None else list(x)
+    panels = [(axs[0], "Cost", train_costs, val_costs, test_costs, "{:.4f}"),
+              (axs[1], "Accuracy (%)", train_accuracy, val_accuracy, test_accuracy, "{:.2f}%")]
+    for ax, label, tr, va, te, fmt in panels:
+        ax.plot(x, tr, label=f"Final train: {fmt.format(tr[-1])}")
+        if va is not None:
+            ax.plot(x, va, label=f"Final validation: {fmt.format(va[-1])}")
+        ax.plot(x, te, label=f"Final test: {fmt.format(te[-1])}")
+        ax.set_title(label.split(" ")[0], fontsize=13)
+        ax.set_xlabel(xlabel, fontsize=12)
+        ax.set_ylabel(label, fontsize=12)
+        ax.legend(fontsize=9)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_history(title, history, xlabel="Epoch"):
+    """`training_curve_plot` of a history returned by `fit` (validation curves included when present)."""
+    return training_curve_plot(title, history["train_costs"], history["test_costs"], history["train_accuracy"],
+                               history["test_accuracy"], history["batch_size"], history["learning_rate"],
+                               epochs=history["epochs"], seconds=history["seconds"], device=history["device"],
+                               xlabel=xlabel, val_costs=history.get("val_costs"),
+                               val_accuracy=history.get("val_accuracy"))
+
+
+def confusion_matrix_plot(y_true, y_pred, class_names, title="Confusion matrix (test set)"):
+    """Heatmap of scikit-learn's confusion matrix (rows: true class, columns: predicted class) with counts."""
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+    cm = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=range(len(class_names)))
+    fig, ax = plt.subplots(figsize=(1.0 + 0.65 * len(class_names), 0.6 + 0.55 * len(class_names)))
+    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, xticklabels=class_names, yticklabels=class_names,
+                ax=ax)
+    ax.set_xlabel("Predicted label")
+    ax.set_ylabel("True label")
+    accuracy = 100.0 * np.trace(cm) / cm.sum()
+    ax.set_title(f"{title}: accuracy {accuracy:.2f}%")
+    fig.tight_layout()
+    return fig
+
+
+def _displayable(img):
+    """A (C, H, W) tensor as an array imshow can draw: 2-D for one channel, HWC rescaled to [0, 1] for colour."""
+    img = torch.as_tensor(img).detach().float().cpu()
+    if img.ndim == 3 and img.shape[0] == 1:
+        return img[0].numpy(), "gray"
+    if img.ndim == 3:
+        img = img.permute(1, 2, 0)
+        lo, hi = img.min(), img.max()
+        if lo < 0 or hi > 1:
+            img = (img - lo) / (hi - lo + 1e-12)
+        return img.numpy(), None
+    return img.numpy(), "gray"
+
+
+def image_grid(images, titles=None, ncols=10, size=1.4, cmap=None, suptitle=None):
+    """Draw images (N, C, H, W) or (N, H, W) in a grid with optional per-image titles; returns the figure."""
+    n = len(images)
+    nrows = max(1, -(-n // ncols))
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
+    for i, ax in enumerate(axs.flat):
+        ax.axis("off")
+        if i < n:
+            array, default_cmap = _displayable(images[i])
+            ax.imshow(array, cmap=cmap or default_cmap)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_misclassified(x, y_true, y_pred, class_names, n=10, one_per_class=False, ncols=5, seed=0):
+    """Grid of n misclassified images titled with true and predicted labels (one per true class if asked)."""
+    y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
+    wrong = (y_true != y_pred).nonzero().flatten()
+    if one_per_class:
+        chosen = [int(wrong[y_true[wrong] == c][0]) for c in range(len(class_names)) if (y_true[wrong] == c).any()]
+    else:
+        chosen = wrong[torch.randperm(len(wrong), generator=torch.Generator().manual_seed(seed))[:n]].tolist()
+    titles = [f"true: {class_names[y_true[i]]}\npred: {class_names[y_pred[i]]}" for i in chosen]
+    fig = image_grid(x[chosen], titles, ncols=min(ncols, max(1, len(chosen))), size=1.8)
+    fig.suptitle(f"{len(chosen)} of {len(wrong)} misclassified test images", y=1.02)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------- saving
+def current_assignment(assignment=None):
+    """The assignment whose figures/results are being written: the argument, else the notebook's folder name."""
+    name = assignment or Path.cwd().name
+    if name not in ASSIGNMENTS:
+        raise ValueError(f"Cannot tell the assignment from the working folder {Path.cwd()}: run the notebook from "
+                         f"notebooks/<assignment>/ or pass assignment= one of {ASSIGNMENTS}.")
+    return name
+
+
+def _atomic_write(path, write):
+    """Write a file through a temporary file in the same folder and a rename, so it is never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def save_figure(fig, name, assignment=None):
+    """Save a figure as figures/<assignment>/<name>.png (under .smoke/ in smoke mode); returns the path."""
+    path = OUTPUT_ROOT / "figures" / current_assignment(assignment) / f"{name}.png"
+    return _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=130, bbox_inches="tight"))
+
+
+def _plain(value):
+    """Convert tensors and NumPy values to plain Python numbers, strings and lists for JSON."""
+    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+        return _plain(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"record_result takes numbers, strings, lists and dicts, not {type(value).__name__}: {value!r}")
+
+
+def record_result(name, assignment=None, **numbers):
+    """Write the numbers a notebook reports to results/<assignment>/<name>.json (under .smoke/ in smoke mode)."""
+    path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{name}.json"
+    text = json.dumps(_plain(numbers), indent=2, sort_keys=True) + "\n"
+    return _atomic_write(path, lambda f: f.write(text.encode()))

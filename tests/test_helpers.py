@@ -1,0 +1,229 @@
+"""Unit tests of helpers.py: data, splitting and batching, the training loop, plots and saving."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix
+
+matplotlib.use("Agg")
+import helpers  # noqa: E402
+
+DATA = Path(os.environ.get("DATA_ROOT", helpers.REPO / "data"))
+needs_mnist = pytest.mark.skipif(not (DATA / "MNIST" / "raw").exists(), reason="MNIST not found: set DATA_ROOT")
+needs_cifar = pytest.mark.skipif(not (DATA / "cifar-10-batches-py").exists(), reason="CIFAR-10 not found: set DATA_ROOT")
+
+
+def blobs(n=400, classes=3, seed=0):
+    """A small, separable classification problem: Gaussian blobs in 2-D."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    centres = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 3.0], [0.0, -3.0]])[:classes]
+    return centres[y] + torch.randn(n, 2, generator=g), y
+
+
+def tiny_model(outputs=3, seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(16, outputs))
+
+
+def train_tiny(seed, loss="ce", lr=0.05, epochs=3):
+    x, y = blobs(classes=2 if loss == "bce" else 3)
+    model = tiny_model(1 if loss == "bce" else 3)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    return helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=epochs, optimizer=opt, batch_size=32,
+                       loss=loss, seed=seed, progress=False)
+
+
+# ------------------------------------------------------------------------------------------------------- data
+@needs_mnist
+def test_mnist_shapes_dtypes_ranges():
+    x_train, y_train, x_test, y_test = helpers.load_mnist(DATA)
+    assert x_train.shape == (60000, 1, 28, 28) and x_test.shape == (10000, 1, 28, 28)
+    assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64
+    assert 0.0 == x_train.min() and x_train.max() == 1.0
+    assert sorted(y_test.unique().tolist()) == list(range(10))
+    assert y_train[:5].tolist() == [5, 0, 4, 1, 9]  # the official first labels
+
+
+@needs_cifar
+def test_cifar_shapes_and_class_subset():
+    x_train, y_train, x_test, y_test, names = helpers.load_cifar10(DATA)
+    assert x_train.shape == (50000, 3, 32, 32) and x_test.shape == (10000, 3, 32, 32)
+    assert x_train.dtype == torch.float32 and y_test.dtype == torch.int64
+    assert 0.0 <= x_train.min() and x_train.max() <= 1.0 and names[3] == "cat"
+    assert torch.bincount(y_train).tolist() == [5000] * 10
+    xs, ys, xt, yt, sub = helpers.load_cifar10(DATA, classes=["dog", "cat"])
+    assert sub == ["dog", "cat"] and xs.shape == (10000, 3, 32, 32) and xt.shape == (2000, 3, 32, 32)
+    assert torch.bincount(ys).tolist() == [5000, 5000]
+    first_dog = int((y_train == 5).nonzero()[0])
+    assert torch.equal(xs[ys == 0][0], x_train[first_dog])
+
+
+@needs_mnist
+def test_missing_and_truncated_mnist(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="DATA_ROOT"):
+        helpers.load_mnist(tmp_path)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copy(DATA / "MNIST" / "raw" / name, raw / name)
+    (raw / "t10k-images-idx3-ubyte").write_bytes((raw / "t10k-images-idx3-ubyte").read_bytes()[:5000])
+    with pytest.raises(ValueError, match="truncated MNIST file .*t10k-images-idx3-ubyte"):
+        helpers.load_mnist(tmp_path)
+
+
+@needs_cifar
+def test_missing_and_truncated_cifar(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    shutil.copytree(DATA / "cifar-10-batches-py", folder)
+    (folder / "data_batch_3").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_3.*DATA_ROOT"):
+        helpers.load_cifar10(tmp_path)
+    shutil.copy(DATA / "cifar-10-batches-py" / "data_batch_3", folder / "data_batch_3")
+    (folder / "test_batch").write_bytes((folder / "test_batch").read_bytes()[:100000])
+    with pytest.raises(ValueError, match="test_batch"):
+        helpers.load_cifar10(tmp_path)
+
+
+def test_train_val_split_is_reproducible_and_disjoint():
+    x = torch.arange(100).float().unsqueeze(1)
+    y = torch.arange(100)
+    a = helpers.train_val_split(x, y, 20, seed=1)
+    b = helpers.train_val_split(x, y, 20, seed=1)
+    c = helpers.train_val_split(x, y, 20, seed=2)
+    assert all(torch.equal(p, q) for p, q in zip(a, b)) and not torch.equal(a[3], c[3])
+    assert len(a[1]) == 80 and len(a[3]) == 20
+    assert sorted(torch.cat([a[1], a[3]]).tolist()) == list(range(100))
+    with pytest.raises(ValueError, match="n_val"):
+        helpers.train_val_split(x, y, 100, seed=0)
+
+
+def test_batches_cover_each_sample_once():
+    x = torch.arange(103).float()
+    seen = torch.cat([xb for xb, _ in helpers.batches(x, x, 10, torch.Generator().manual_seed(0))])
+    assert len(seen) == 103 and sorted(seen.tolist()) == list(range(103)) and not torch.equal(seen, x)
+
+
+# --------------------------------------------------------------------------------------------------- training
+def test_same_seed_same_history_different_seed_differs():
+    a, b, c = train_tiny(seed=3), train_tiny(seed=3), train_tiny(seed=4)
+    for key in ("train_costs", "test_costs", "train_accuracy", "test_accuracy"):
+        assert a[key] == b[key]
+    assert a["train_costs"] != c["train_costs"]
+
+
+@pytest.mark.parametrize("loss", ["ce", "bce"])
+def test_both_losses_train_above_chance(loss):
+    history = train_tiny(seed=0, loss=loss)
+    chance = 50.0 if loss == "bce" else 100.0 / 3
+    assert history["test_accuracy"][-1] > chance + 30
+    assert history["train_costs"][-1] < history["train_costs"][0]
+    assert len(history["test_costs"]) == 3 and history["epochs"] == 3 and history["batch_size"] == 32
+
+
+def test_validation_curves_and_mode_restored():
+    x, y = blobs()
+    model = tiny_model()
+    history = helpers.fit(model, (x[:200], y[:200]), (x[300:], y[300:]), val=(x[200:300], y[200:300]), epochs=2,
+                          optimizer=torch.optim.Adam(model.parameters(), 1e-2), batch_size=50, progress=False)
+    assert len(history["val_costs"]) == 2 and len(history["val_accuracy"]) == 2 and model.training
+    model.eval()
+    helpers.evaluate(model, x, y)
+    assert not model.training
+
+
+def test_nan_loss_stops_with_epoch_and_batch():
+    x, y = blobs()
+    x[130] = float("nan")
+    model = tiny_model()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+ of 10: .*lower learning rate"):
+        helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=32, progress=False,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=None)
+
+
+def test_unknown_loss_is_named():
+    with pytest.raises(ValueError, match="'mse'"):
+        train_tiny(seed=0, loss="mse")
+
+
+# ------------------------------------------------------------------------------------------------------ plots
+def test_confusion_matrix_counts_equal_sklearn():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    fig = helpers.confusion_matrix_plot(y_true, y_pred, ["a", "b", "c", "d"])
+    shown = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert shown == confusion_matrix(y_true, y_pred).flatten().tolist()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c", "d"]
+
+
+def test_training_curve_subtitle_holds_settings():
+    fig = helpers.training_curve_plot("t", [1.0, 0.5], [1.1, 0.6], [50, 80], [45, 78], batch_size=64,
+                                      learning_rate=0.001, epochs=2, seconds=12.34, device="cpu")
+    text = " ".join(t.get_text() for t in fig.texts)
+    for part in ("Batch size: 64", "Learning rate: 0.001", "Epochs: 2", "Training time: 12.3 s", "Device: cpu"):
+        assert part in text
+    assert fig.axes[0].get_xlabel() == "Epoch"
+
+
+def test_misclassified_viewer_one_per_class():
+    x = torch.rand(50, 1, 8, 8)
+    y_true = torch.arange(50) % 5
+    y_pred = (y_true + (torch.arange(50) % 3 == 0).long()) % 5
+    fig = helpers.show_misclassified(x, y_true, y_pred, list("ABCDE"), one_per_class=True)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 5 and [t.split("\n")[0] for t in titles] == [f"true: {c}" for c in "ABCDE"]
+    assert all(t.split("\n")[0][6:] != t.split("\n")[1][6:] for t in titles)
+
+
+# ----------------------------------------------------------------------------------------------------- saving
+def test_save_and_record_write_where_expected(tmp_path, monkeypatch):
+    monkeypatch.setattr(helpers, "OUTPUT_ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    fig = helpers.training_curve_plot("t", [1, 0.5], [1, 0.6], [50, 80], [45, 78], 64, 0.1)
+    path = helpers.save_figure(fig, "curve", assignment="a3_feedforward")
+    assert path == tmp_path / "figures" / "a3_feedforward" / "curve.png" and path.read_bytes()[:4] == b"\x89PNG"
+    path = helpers.record_result("task1", assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3))
+    assert json.loads(path.read_text()) == {"acc": 98.5, "n": 3}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["task1.json"]  # no temporary file left behind
+    with pytest.raises(ValueError, match="Cannot tell the assignment"):
+        helpers.record_result("x", acc=1.0)
+    with pytest.raises(TypeError, match="record_result takes"):
+        helpers.record_result("x", assignment="a3_feedforward", model=object())
+
+
+def test_smoke_mode_leaves_committed_outputs_untouched(tmp_path):
+    """A notebook-like run with SMOKE=1 writes under .smoke/, never to figures/ or results/."""
+    import subprocess
+    import sys
+    folder = tmp_path / "a3_feedforward"
+    folder.mkdir()
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import helpers, matplotlib.pyplot as plt;"
+            "print(helpers.save_figure(plt.figure(), '_unit_test'));"
+            "print(helpers.record_result('_unit_test', x=1))")
+    env = dict(os.environ, SMOKE="1", MPLBACKEND="Agg")
+    out = subprocess.run([sys.executable, "-c", code, str(helpers.REPO)], cwd=folder, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    try:
+        assert all(Path(p).is_relative_to(helpers.REPO / ".smoke") for p in out) and len(out) == 2
+        assert not (helpers.REPO / "figures" / "a3_feedforward" / "_unit_test.png").exists()
+        assert not (helpers.REPO / "results" / "a3_feedforward" / "_unit_test.json").exists()
+    finally:
+        for p in out:
+            Path(p).unlink(missing_ok=True)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "x.png"
+    target.write_bytes(b"old")
+
+    def broken(f):
+        f.write(b"half")
+        raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError):
+        helpers._atomic_write(target, broken)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.png"]
