@@ -6,6 +6,6 @@ def pytest_configure(config):
     """Turn `--nbval` into a smoke-mode execution check (stored full-mode outputs differ by timings)."""
     if getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False):
         os.environ["SMOKE"] = "1"
-        os.environ.setdefault("MPLBACKEND", "Agg")
+        os.environ["PROGRESS_BARS"] = "0"
         config.option.nbval_lax = True
         config.option.nbval_current_env = True

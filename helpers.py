@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 REPO = Path(__file__).resolve().parent
 SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
 OUTPUT_ROOT = REPO / ".smoke" if SMOKE else REPO
+PROGRESS_BARS = os.environ.get("PROGRESS_BARS", "1") != "0"  # the notebook runners turn bars off: reports keep summaries
 ASSIGNMENTS = ("handin1_numpy_mlp", "handin2_pytorch_cnn", "hw1_mlp_cifar10", "a3_cnn_catdog", "a3_feedforward")
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -201,14 +202,13 @@ def train_val_split(x, y, n_val, seed):
 
 def batches(x, y, batch_size, generator=None):
     """Yield (x, y) mini-batches in a shuffled order drawn from `generator` (in order when it is None)."""
-    n = len(x)
-    order = torch.randperm(n, generator=generator, device=x.device) if generator is not None else None
-    for start in range(0, n, batch_size):
+    order = None if generator is None else torch.randperm(len(x), generator=generator, device=generator.device)
+    for start in range(0, len(x), batch_size):
         if order is None:
             yield x[start:start + batch_size], y[start:start + batch_size]
         else:
-            idx = order[start:start + batch_size]
-            yield x[idx], y[idx]
+            idx = order[start:start + batch_size].to(x.device)
+            yield x.index_select(0, idx), y.index_select(0, idx)
 
 
 def channel_stats(x):
@@ -232,23 +232,27 @@ def _loss_and_correct(out, y, loss):
     raise ValueError(f"loss must be 'ce' (cross-entropy on logits) or 'bce' (one output logit), not {loss!r}.")
 
 
-def _prepare(model, x):
-    """Channels-last memory for convolutional models on image batches (faster oneDNN/cuDNN kernels)."""
-    if x.ndim == 4 and any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
+def _memory_format(model):
+    """Channels-last for convolutional models (faster oneDNN/cuDNN kernels), the usual layout otherwise."""
+    has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    return torch.channels_last if has_conv else torch.contiguous_format
+
+
+def _prepare(x, memory_format):
+    """An input batch in the model's memory format (4-D image batches only)."""
+    return x.contiguous(memory_format=memory_format) if x.ndim == 4 else x
 
 
 @torch.no_grad()
 def evaluate(model, x, y, loss="ce", batch_size=2000):
     """Mean loss and accuracy (%) of `model` on (x, y), in eval mode without gradients; restores the mode."""
-    device = next(model.parameters()).device
+    device, memory_format = next(model.parameters()).device, _memory_format(model)
     was_training = model.training
     model.eval()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     for xb, yb in batches(x, y, batch_size):
-        xb, yb = _prepare(model, xb.to(device, non_blocking=True)), yb.to(device, non_blocking=True)
+        xb, yb = _prepare(xb.to(device, non_blocking=True), memory_format), yb.to(device, non_blocking=True)
         batch_loss, batch_correct = _loss_and_correct(model(xb), yb, loss)
         total_loss += batch_loss * len(yb)
         correct += batch_correct
@@ -259,12 +263,12 @@ def evaluate(model, x, y, loss="ce", batch_size=2000):
 @torch.no_grad()
 def predict(model, x, loss="ce", batch_size=2000):
     """Predicted class labels of `model` for x (argmax of logits, or logit > 0 for 'bce'), as a CPU tensor."""
-    device = next(model.parameters()).device
+    device, memory_format = next(model.parameters()).device, _memory_format(model)
     was_training = model.training
     model.eval()
     preds = []
     for start in range(0, len(x), batch_size):
-        out = model(_prepare(model, x[start:start + batch_size].to(device)))
+        out = model(_prepare(x[start:start + batch_size].to(device), memory_format))
         preds.append((out.reshape(-1) > 0).long() if loss == "bce" else out.argmax(1))
     model.train(was_training)
     return torch.cat(preds).cpu()
@@ -279,10 +283,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     seconds (total, evaluation included), device, epochs, batch_size, learning_rate.
     `on_batch(step)` is called after each optimizer step (e.g. to record gradients).
     """
-    device = get_device()
-    model.to(device)
-    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
-        model.to(memory_format=torch.channels_last)
+    device, memory_format = get_device(), _memory_format(model)
+    model.to(device, memory_format=memory_format)
     if seed is None:
         seed = int(torch.randint(0, 2**62, ()))
     torch.manual_seed(seed)  # dropout masks
@@ -292,7 +294,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
     history["epoch_seconds"] = []
     n_batches = -(-len(x_train) // batch_size)
-    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not progress, leave=True)
+    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS))
     start_all = time.perf_counter()
     model.train()
     step = 0
@@ -301,7 +303,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         batch_losses = torch.empty(n_batches, device=device)
         batch_accuracies = torch.empty(n_batches, device=device)
         for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
-            batch_loss, batch_correct = _loss_and_correct(model(_prepare(model, xb)), yb, loss)
+            batch_loss, batch_correct = _loss_and_correct(model(_prepare(xb, memory_format)), yb, loss)
             optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()
             optimizer.step()
@@ -487,3 +489,10 @@ def record_result(name, assignment=None, **numbers):
     path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{name}.json"
     text = json.dumps(_plain(numbers), indent=2, sort_keys=True) + "\n"
     return _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def show_code(*objects):
+    """Print the source code of functions or classes, so a notebook shows the code it imports."""
+    import inspect
+    for obj in objects:
+        print(inspect.getsource(obj))

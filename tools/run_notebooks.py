@@ -59,7 +59,7 @@ def run(path):
 def main(selection):
     """Run the selected notebooks and print one progress line per notebook."""
     os.environ["SMOKE"] = "0"
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["PROGRESS_BARS"] = "0"
     paths = notebooks(selection)
     failures = []
     start_all = time.perf_counter()

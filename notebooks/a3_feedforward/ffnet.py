@@ -1,0 +1,30 @@
+"""The two-layer fully connected network of A3 (one hidden layer) and its training recipe, shared by tasks 1-5."""
+import torch
+from torch import nn
+
+import helpers
+
+HIDDEN, BATCH_SIZE, LEARNING_RATE, EPOCHS = 1024, 128, 1e-3, 20
+
+
+class TwoLayerNet(nn.Module):
+    """x -> z = ReLU(W1 x + b1) -> logits = W2 z + b2 (softmax is inside the cross-entropy loss)."""
+
+    def __init__(self, hidden=HIDDEN, inputs=28 * 28, classes=10):
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(inputs, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        return self.out(self.hidden(x))
+
+
+def train_model(seed, train, test, val=None, hidden=HIDDEN, batch_size=BATCH_SIZE, lr=LEARNING_RATE, epochs=EPOCHS,
+                progress=True):
+    """Build a TwoLayerNet from `seed` (weights, shuffling) and train it with Adam; returns (model, history)."""
+    helpers.seed_everything(seed)
+    model = TwoLayerNet(hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = helpers.fit(model, train, test, val=val, epochs=epochs, optimizer=optimizer, batch_size=batch_size,
+                          seed=seed, progress=progress)
+    return model, history
