@@ -13,11 +13,29 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
+
+def _choose_openblas_kernel():
+    """Use OpenBLAS's AVX-512 (SkylakeX) kernels on AVX-512 CPUs: 2x faster float32 NumPy matmul than Haswell's here.
+
+    Runs before NumPy is first imported. It replaces the generic 'Haswell' choice (which OpenBLAS also makes for
+    AMD Zen 4, and which this machine presets); set KEEP_OPENBLAS_CORETYPE=1 to keep your own setting.
+    """
+    if os.environ.get("KEEP_OPENBLAS_CORETYPE") == "1" or os.environ.get("OPENBLAS_CORETYPE", "Haswell") != "Haswell":
+        return
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return
+    if "avx512f" in flags and "avx512bw" in flags:
+        os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+
+
+_choose_openblas_kernel()
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
 
 REPO = Path(__file__).resolve().parent
 SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
@@ -367,6 +385,7 @@ def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_acc
         ax.set_ylabel(label, fontsize=12)
         ax.legend(fontsize=9)
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     return fig
 
 
