@@ -293,13 +293,14 @@ def predict(model, x, loss="ce", batch_size=2000):
 
 
 def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
-        on_batch=None):
+        on_batch=None, eval_train=False):
     """Train `model` with mini-batches of the (x, y) tensors `train`; evaluate on `test` (and `val`) after each epoch.
 
     Returns a history dict: train_costs, test_costs, train_accuracy, test_accuracy (percent; train values are the
     mean over the epoch's mini-batches), val_costs/val_accuracy when `val` is given, epoch_seconds (training only),
     seconds (total, evaluation included), device, epochs, batch_size, learning_rate.
-    `on_batch(step)` is called after each optimizer step (e.g. to record gradients).
+    `on_batch(step)` is called after each optimizer step (e.g. to record gradients). With `eval_train=True` the
+    whole training set is also evaluated after each epoch in eval mode (dropout off): train_eval_costs/accuracy.
     """
     device, memory_format = get_device(), _memory_format(model)
     model.to(device, memory_format=memory_format)
@@ -309,6 +310,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     generator = torch.Generator(device=device).manual_seed(seed)  # shuffling
     x_train, y_train = (t.to(device) for t in train)
     sets = {"test": test} if val is None else {"val": val, "test": test}
+    if eval_train:
+        sets = {"train_eval": (x_train, y_train), **sets}
     history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
     history["epoch_seconds"] = []
     n_batches = -(-len(x_train) // batch_size)

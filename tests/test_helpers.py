@@ -130,8 +130,10 @@ def test_validation_curves_and_mode_restored():
     x, y = blobs()
     model = tiny_model()
     history = helpers.fit(model, (x[:200], y[:200]), (x[300:], y[300:]), val=(x[200:300], y[200:300]), epochs=2,
-                          optimizer=torch.optim.Adam(model.parameters(), 1e-2), batch_size=50, progress=False)
+                          optimizer=torch.optim.Adam(model.parameters(), 1e-2), batch_size=50, progress=False,
+                          eval_train=True)
     assert len(history["val_costs"]) == 2 and len(history["val_accuracy"]) == 2 and model.training
+    assert history["train_eval_costs"][-1] == pytest.approx(helpers.evaluate(model, x[:200], y[:200])[0], rel=1e-5)
     model.eval()
     helpers.evaluate(model, x, y)
     assert not model.training
