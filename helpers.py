@@ -229,6 +229,19 @@ def batches(x, y, batch_size, generator=None):
             yield x.index_select(0, idx), y.index_select(0, idx)
 
 
+def flip_and_crop(x, generator=None, pad=4):
+    """Random horizontal flips and random crops after zero-padding by `pad` pixels, for an image batch (N, C, H, W)."""
+    n, _, h, w = x.shape
+    flip = torch.rand(n, generator=generator, device=generator.device if generator else None).to(x.device) < 0.5
+    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+    padded = F.pad(x, (pad, pad, pad, pad))
+    shifts = torch.randint(0, 2 * pad + 1, (2, n), generator=generator,
+                           device=generator.device if generator else None).to(x.device)
+    rows = (torch.arange(h, device=x.device) + shifts[0][:, None])[:, :, None]  # (N, H, 1)
+    cols = (torch.arange(w, device=x.device) + shifts[1][:, None])[:, None, :]  # (N, 1, W)
+    return padded[torch.arange(n, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
 def channel_stats(x):
     """Per-channel mean and standard deviation of an (N, C, H, W) tensor, each of shape (C,)."""
     return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
@@ -293,7 +306,7 @@ def predict(model, x, loss="ce", batch_size=2000):
 
 
 def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
-        on_batch=None, eval_train=False):
+        on_batch=None, eval_train=False, augment=None):
     """Train `model` with mini-batches of the (x, y) tensors `train`; evaluate on `test` (and `val`) after each epoch.
 
     Returns a history dict: train_costs, test_costs, train_accuracy, test_accuracy (percent; train values are the
@@ -301,6 +314,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     seconds (total, evaluation included), device, epochs, batch_size, learning_rate.
     `on_batch(step)` is called after each optimizer step (e.g. to record gradients). With `eval_train=True` the
     whole training set is also evaluated after each epoch in eval mode (dropout off): train_eval_costs/accuracy.
+    `augment(x_batch, generator)` transforms each training batch (e.g. `flip_and_crop`), drawing from fit's generator.
     """
     device, memory_format = get_device(), _memory_format(model)
     model.to(device, memory_format=memory_format)
@@ -324,6 +338,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         batch_losses = torch.empty(n_batches, device=device)
         batch_accuracies = torch.empty(n_batches, device=device)
         for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
+            if augment is not None:
+                xb = augment(xb, generator)
             batch_loss, batch_correct = _loss_and_correct(model(_prepare(xb, memory_format)), yb, loss)
             optimizer.zero_grad(set_to_none=True)
             batch_loss.backward()
@@ -353,6 +369,13 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         print(f"{epochs} epochs in {history['seconds']:.1f} s on {device}: train acc {history['train_accuracy'][-1]:.2f}%"
               f", test acc {history['test_accuracy'][-1]:.2f}%, test cost {history['test_costs'][-1]:.4f}")
     return history
+
+
+def checkpoint_path(name, assignment=None):
+    """Where a notebook keeps trained weights for later notebooks: checkpoints/<assignment>/<name>.pt (git-ignored)."""
+    path = OUTPUT_ROOT / "checkpoints" / current_assignment(assignment) / f"{name}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def count_parameters(model):

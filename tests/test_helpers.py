@@ -229,3 +229,15 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         helpers._atomic_write(target, broken)
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+def test_flip_and_crop_keeps_pixels_and_is_seeded():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8) + 1
+    a = helpers.flip_and_crop(x, torch.Generator().manual_seed(0), pad=2)
+    b = helpers.flip_and_crop(x, torch.Generator().manual_seed(0), pad=2)
+    assert a.shape == x.shape and torch.equal(a, b)
+    for n in range(2):  # every non-padding pixel of the output comes from the same image, possibly mirrored
+        kept = set(a[n][a[n] > 0].tolist())
+        assert kept <= set(x[n].flatten().tolist()) and len(kept) >= 3 * 6 * 6
+    same = helpers.flip_and_crop(x, torch.Generator().manual_seed(0), pad=0)
+    assert all(torch.equal(same[n], x[n]) or torch.equal(same[n], x[n].flip(2)) for n in range(2))

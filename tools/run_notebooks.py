@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def notebooks(selection):
     """The notebooks to run, in reading order: all of them, or those of the named assignments / paths."""
-    every = sorted(p for p in (REPO / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    every = sorted((p for p in (REPO / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts),
+                   key=lambda p: (p.parent.name, p.name.startswith("bonus_"), p.name))  # bonus parts come last
     if not selection:
         return every
     chosen = []

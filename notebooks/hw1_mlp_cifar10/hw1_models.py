@@ -25,3 +25,95 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class SimpleCNN(nn.Module):
+    """Problem 3A (= CNN_A of 3B): conv 32 and conv 64 (3x3, same padding, ReLU, 2x2 max-pool after each), FC 128, 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(64 * 8 * 8, 128)
+        self.fc2 = nn.Linear(128, 10)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv1(x)))  # 32 x 16 x 16
+        x = self.pool(self.relu(self.conv2(x)))  # 64 x 8 x 8
+        return self.fc2(self.relu(self.fc1(x.flatten(1))))
+
+
+class CNN_B(nn.Module):
+    """Deeper: conv 32, conv 32 + max-pool, conv 64 + max-pool (3x3, same padding), FC 256, 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(64 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class CNN_C(nn.Module):
+    """Wider, 5x5 kernels, average pooling: conv 64 + avg-pool, conv 128 + avg-pool (5x5, padding 2), FC 128, 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2, 2),
+            nn.Conv2d(64, 128, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2, 2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(128 * 8 * 8, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def load_cifar10_normalized(n_val=5000, seed=0):
+    """CIFAR-10 standardized with the training split's per-channel statistics, with a seeded validation split.
+
+    Returns (x_train, y_train), (x_val, y_val), (x_test, y_test), class_names, (mean, std).
+    """
+    import helpers
+    x_all, y_all, x_test, y_test, names = helpers.load_cifar10()
+    x_all, y_all = helpers.shrink(2000, x_all, y_all)
+    x_test, y_test = helpers.shrink(500, x_test, y_test)
+    x_train, y_train, x_val, y_val = helpers.train_val_split(x_all, y_all, helpers.pick(n_val, 200), seed)
+    mean, std = helpers.channel_stats(x_train)
+    x_train, x_val, x_test = (helpers.normalize(x, mean, std) for x in (x_train, x_val, x_test))
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test), names, (mean, std)
+
+
+RESNET18_FILE = "resnet18-f37072fd.pth"  # torchvision's ImageNet weights, ResNet18_Weights.IMAGENET1K_V1
+
+
+def resnet18_for_cifar(pretrained=True):
+    """torchvision ResNet18 with a 10-class head; ImageNet weights when obtainable: (model, note, loaded_pretrained).
+
+    Without the weights (no internet and not in torch's hub cache) the model is randomly initialised and the note
+    says which file was looked for and how to provide it.
+    """
+    import os
+    import torch
+    import torchvision
+    weights, note = None, "random initialisation (pretrained=False)"
+    if pretrained:
+        cached = os.path.join(torch.hub.get_dir(), "checkpoints", RESNET18_FILE)
+        try:
+            weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+            model = torchvision.models.resnet18(weights=weights)
+            note = f"ImageNet weights loaded ({cached})"
+        except Exception as e:  # offline: URLError / OSError from the download attempt
+            weights = None
+            note = (f"ImageNet weights NOT available: {type(e).__name__}: {e}. Looked for {cached}. To use them, run "
+                    f"once with internet, or copy {RESNET18_FILE} from download.pytorch.org/models/ into "
+                    f"{os.path.dirname(cached)}. Falling back to random initialisation.")
+    if weights is None:
+        model = torchvision.models.resnet18(weights=None)
+    model.fc = nn.Linear(model.fc.in_features, 10)
+    return model, note, weights is not None
