@@ -1,14 +1,19 @@
-# make all [A=<assignment>]  run the notebooks in full mode, in place (the main job)
+# make all [A=<assignment>]  run the notebooks in full mode, in place, then results/README.md and the reports
 # make test                  unit tests, then every notebook in smoke mode (SMOKE=1)
+# make reports [A=...]       reports/<assignment>.pdf and _code.zip from the committed notebooks (no re-run)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 A      ?=
 
-.PHONY: all test venv
+.PHONY: all test venv reports
 
 all: $(STAMP)
-	$(PY) tools/run_notebooks.py $(A)
+	$(PY) tools/run_notebooks.py $(A); status=$$?; \
+	$(PY) tools/results_table.py && $(PY) tools/build_reports.py $(A) && exit $$status
+
+reports: $(STAMP)
+	$(PY) tools/build_reports.py $(A)
 
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval-lax -q

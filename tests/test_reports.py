@@ -1,0 +1,54 @@
+"""The report route: a tiny executed notebook becomes a PDF with its text, math and figure; the code zip is complete."""
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import build_reports  # noqa: E402
+
+needs_pdf_tools = pytest.mark.skipif(build_reports.chromium() is None or shutil.which("pdftotext") is None,
+                                     reason="Chromium and poppler-utils are needed (.ci/run installs them)")
+
+
+@pytest.fixture
+def tiny_repo(tmp_path, monkeypatch):
+    """A throwaway repository with one assignment holding one small executed notebook with a figure."""
+    (tmp_path / "notebooks" / "a3_feedforward").mkdir(parents=True)
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    (tmp_path / "requirements.txt").write_text("numpy\n")
+    (tmp_path / "notebooks" / "a3_feedforward" / "ffnet.py").write_text("Y = 2\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny report\n\nEuler: $e^{i\\pi} + 1 = 0$"),
+                nbformat.v4.new_code_cell("print('the answer is 42')")]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]
+    nbformat.write(nb, tmp_path / "notebooks" / "a3_feedforward" / "task1_tiny.ipynb")
+    monkeypatch.setattr(build_reports, "REPO", tmp_path)
+    monkeypatch.setattr(build_reports, "OUT", tmp_path / "reports")
+    (tmp_path / "reports").mkdir()
+    return tmp_path
+
+
+def test_code_zip_holds_notebooks_modules_and_requirements(tiny_repo):
+    nb, paths = build_reports.combined_notebook("a3_feedforward")
+    assert nb.cells[0].source.startswith("# A3: feedforward networks on MNIST")
+    names = zipfile.ZipFile(build_reports.code_zip("a3_feedforward", paths)).namelist()
+    assert sorted(names) == ["helpers.py", "notebooks/a3_feedforward/ffnet.py",
+                             "notebooks/a3_feedforward/task1_tiny.ipynb", "requirements.txt"]
+
+
+@needs_pdf_tools
+def test_tiny_notebook_becomes_a_pdf(tiny_repo):
+    pdf = build_reports.build("a3_feedforward")
+    pages = int(next(line.split()[-1] for line in subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
+                                                                 text=True).stdout.splitlines()
+                     if line.startswith("Pages:")))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert pages == 2  # title page, then the notebook
+    assert "A3: feedforward networks on MNIST" in text and "the answer is 42" in text
+    assert "print(" not in text  # a3_feedforward's report hides code
+    assert "$e^" not in text  # MathJax rendered the formula instead of leaving the TeX source
