@@ -458,7 +458,8 @@ def image_grid(images, titles=None, ncols=10, size=1.4, cmap=None, suptitle=None
     """Draw images (N, C, H, W) or (N, H, W) in a grid with optional per-image titles; returns the figure."""
     n = len(images)
     nrows = max(1, -(-n // ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows + (0.4 if suptitle else 0)),
+                            squeeze=False, layout="constrained")
     for i, ax in enumerate(axs.flat):
         ax.axis("off")
         if i < n:
@@ -468,7 +469,6 @@ def image_grid(images, titles=None, ncols=10, size=1.4, cmap=None, suptitle=None
                 ax.set_title(titles[i], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -481,9 +481,8 @@ def show_misclassified(x, y_true, y_pred, class_names, n=10, one_per_class=False
     else:
         chosen = wrong[torch.randperm(len(wrong), generator=torch.Generator().manual_seed(seed))[:n]].tolist()
     titles = [f"true: {class_names[y_true[i]]}\npred: {class_names[y_pred[i]]}" for i in chosen]
-    fig = image_grid(x[chosen], titles, ncols=min(ncols, max(1, len(chosen))), size=1.8)
-    fig.suptitle(f"{len(chosen)} of {len(wrong)} misclassified test images", y=1.02)
-    return fig
+    return image_grid(x[chosen], titles, ncols=min(ncols, max(1, len(chosen))), size=1.8,
+                      suptitle=f"{len(chosen)} of {len(wrong)} misclassified test images")
 
 
 # ----------------------------------------------------------------------------------------------------- saving
