@@ -55,7 +55,7 @@ def mathjax_url():
     except ImportError:
         return None
     path = Path(jupyter_server_mathjax.__file__).parent / "static" / "MathJax.js"
-    return f"{path.as_uri()}?config=TeX-AMS_CHTML-full,Safe" if path.exists() else None
+    return f"{path.as_uri()}?config=TeX-AMS-MML_HTMLorMML-full,Safe" if path.exists() else None
 
 
 def results_of(assignment):
