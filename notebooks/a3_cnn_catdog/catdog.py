@@ -124,3 +124,22 @@ def parameter_table(model):
             b = own["bias"].numel() if "bias" in own else 0
             rows.append((f"{name} ({type(module).__name__})", w, b, w + b))
     return rows
+
+
+def parameter_markdown(model):
+    """The per-layer parameter table as Markdown (display it with IPython.display.Markdown)."""
+    rows = parameter_table(model)
+    text = "| layer | weights | biases | total |\n|---|---|---|---|\n"
+    text += "\n".join(f"| {name} | {w:,} | {b:,} | {t:,} |" for name, w, b, t in rows)
+    return text + f"\n| **total** | | | **{sum(r[3] for r in rows):,}** |"
+
+
+def run_summary(history, model):
+    """The numbers compared across the five training runs of questions 2 and 3."""
+    h = history
+    best = max(range(len(h["test_accuracy"])), key=lambda i: h["test_accuracy"][i])
+    return dict(parameters=helpers.count_parameters(model), final_test_accuracy=h["test_accuracy"][-1],
+                best_test_accuracy=h["test_accuracy"][best], best_epoch=best + 1,
+                final_train_accuracy=h["train_accuracy"][-1], gap=h["train_accuracy"][-1] - h["test_accuracy"][-1],
+                min_test_loss=min(h["test_costs"]), final_test_loss=h["test_costs"][-1], seconds=h["seconds"],
+                history={k: h[k] for k in ("train_costs", "test_costs", "train_accuracy", "test_accuracy")})
