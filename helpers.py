@@ -549,3 +549,31 @@ def load_result(name, assignment):
         if path.exists():
             return json.loads(path.read_text())
     raise FileNotFoundError(f"No results/{assignment}/{name}.json yet: run notebooks/{assignment}/{name}.ipynb first.")
+
+
+def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log scale)"),
+                      right=("test_accuracy", "Test accuracy (%)"), dotted=None, ylim_right=None):
+    """Two panels comparing several runs epoch by epoch; `histories` maps a label to a `fit` history (or its lists).
+
+    `dotted=(left_key, right_key)` adds a dotted companion curve per run in each panel (e.g. test cost, train accuracy).
+    """
+    fig, axs = plt.subplots(1, 2, figsize=(13, 4.5))
+    for label, h in histories.items():
+        epochs = range(1, len(h[left[0]]) + 1)
+        line, = axs[0].plot(epochs, h[left[0]], marker=".", label=label)
+        axs[1].plot(epochs, h[right[0]], marker=".", color=line.get_color(), label=label)
+        if dotted:
+            axs[0].plot(epochs, h[dotted[0]], ":", color=line.get_color())
+            axs[1].plot(epochs, h[dotted[1]], ":", color=line.get_color())
+    axs[0].set_yscale("log")
+    for ax, (_, ylabel) in zip(axs, (left, right)):
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    if ylim_right:
+        axs[1].set_ylim(*ylim_right)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
