@@ -352,9 +352,12 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         finite = torch.isfinite(batch_losses)
         if not bool(finite.all()):
             bad = int((~finite).nonzero()[0])
-            raise FloatingPointError(f"Loss became {batch_losses[bad].item()} at epoch {epoch}, batch {bad + 1} of "
-                                     f"{n_batches}: training stopped. Try a lower learning rate (now "
-                                     f"{optimizer.param_groups[0]['lr']}) or check the inputs for NaN/inf.")
+            error = FloatingPointError(f"Loss became {batch_losses[bad].item()} at epoch {epoch}, batch {bad + 1} of "
+                                       f"{n_batches}: training stopped. Try a lower learning rate (now "
+                                       f"{optimizer.param_groups[0]['lr']}) or check the inputs for NaN/inf. The "
+                                       "history of the completed epochs is in this error's .history.")
+            error.history = history
+            raise error
         history["epoch_seconds"].append(time.perf_counter() - start)
         history["train_costs"].append(batch_losses.mean().item())
         history["train_accuracy"].append(100.0 * batch_accuracies.mean().item())

@@ -143,9 +143,10 @@ def test_nan_loss_stops_with_epoch_and_batch():
     x, y = blobs()
     x[130] = float("nan")
     model = tiny_model()
-    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+ of 10: .*lower learning rate"):
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+ of 10: .*lower learning rate") as caught:
         helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=32, progress=False,
                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=None)
+    assert caught.value.history["test_costs"] == []  # nothing was completed before the first epoch failed
 
 
 def test_unknown_loss_is_named():
@@ -241,3 +242,17 @@ def test_flip_and_crop_keeps_pixels_and_is_seeded():
         assert kept <= set(x[n].flatten().tolist()) and len(kept) >= 3 * 6 * 6
     same = helpers.flip_and_crop(x, torch.Generator().manual_seed(0), pad=0)
     assert all(torch.equal(same[n], x[n]) or torch.equal(same[n], x[n].flip(2)) for n in range(2))
+
+
+def test_nan_in_a_later_epoch_keeps_the_completed_history():
+    x, y = blobs()
+    model = tiny_model()
+
+    def poison(step):
+        if step == 12:  # during epoch 2 (10 batches per epoch)
+            with torch.no_grad():
+                model[0].weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="epoch 2, batch 3 of 10") as caught:
+        helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=3, batch_size=32, progress=False,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=0, on_batch=poison)
+    assert len(caught.value.history["test_costs"]) == 1 and caught.value.history["test_accuracy"][0] > 50
