@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "reports"
@@ -26,8 +27,21 @@ TITLES = {
     "a3_feedforward": "A3: feedforward networks on MNIST",
 }
 HIDE_CODE = {"a3_feedforward"}  # its spec wants a report without code (the code goes in the zip)
+COMPACT = {"a3_feedforward"}  # its spec limits the report to 8 pages: no page breaks, smaller figures
+# cells tagged "report-hide-output" (code listings, per-epoch logs) keep their outputs in the notebook, not the PDF
+HIDE_OUTPUT_TAG, SKIP_TAG = "report-hide-output", "report-skip"
 CODE_APPENDIX = {"handin1_numpy_mlp", "handin2_pytorch_cnn"}  # their specs want the code as an appendix
 PAGE_BREAK = '<div style="page-break-after: always;"></div>'
+COMPACT_CSS = """<style>
+@page { size: A4; margin: 9mm 10mm; }
+body { font-size: 9px; line-height: 1.3; }
+.jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { margin-bottom: 0.3em; }
+.jp-OutputArea-output pre { font-size: 8px; }
+.jp-OutputArea-output img { max-width: 68% !important; display: block; margin: 0 auto; }
+.jp-Cell { padding-top: 1px !important; padding-bottom: 1px !important; }
+.jp-RenderedHTMLCommon h1 { font-size: 14px !important; margin: 8px 0 4px !important; }
+.jp-RenderedHTMLCommon h2 { font-size: 11.5px !important; margin: 6px 0 3px !important; }
+</style>"""
 CSS = """<style>
 @page { size: A4; margin: 14mm 12mm; }
 body { font-size: 11px; }
@@ -73,9 +87,13 @@ def title_cell(assignment, names):
     lines = [f"# {TITLES.get(assignment, assignment)}", "",
              f"Report generated {datetime.date.today().isoformat()} from the notebooks executed in full mode.", "",
              f"- Hardware: {hardware or ', '.join(devices) or 'see each notebook'}",
-             f"- Total run time of the notebooks: {seconds / 60:.1f} min", "", "Contents:", ""]
-    lines += [f"{k}. `{name}`" for k, name in enumerate(names, 1)]
-    return nbformat.v4.new_markdown_cell("\n".join(lines) + "\n\n" + PAGE_BREAK)
+             f"- Total run time of the notebooks: {seconds / 60:.1f} min", ""]
+    if assignment in COMPACT:
+        lines.append("Notebooks: " + ", ".join(f"`{name}`" for name in names) + ".")
+    else:
+        lines += ["Contents:", ""] + [f"{k}. `{name}`" for k, name in enumerate(names, 1)]
+    ending = "" if assignment in COMPACT else "\n\n" + PAGE_BREAK
+    return nbformat.v4.new_markdown_cell("\n".join(lines) + ending)
 
 
 def appendix_cells(assignment, notebooks):
@@ -107,13 +125,15 @@ def combined_notebook(assignment):
         part = nbformat.read(path, as_version=4)
         for cell in part.cells:
             if cell.cell_type == "code":
-                # the setup cell is the same everywhere; widget outputs have no static form
+                # the setup cell is the same everywhere
                 if cell.source.startswith("# Setup (identical in every notebook)"):
                     cell.source = "import helpers  # setup cell: makes helpers.py importable, prints mode and device"
+                # widget outputs have no static form; a saved figure's returned path is noise in a report
                 cell.outputs = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" not in
-                                o.get("data", {})]
+                                o.get("data", {}) and not str(o.get("data", {}).get("text/plain", "")).startswith(
+                                    "PosixPath(")]
             nb.cells.append(cell)
-        if k < len(paths) - 1:
+        if k < len(paths) - 1 and assignment not in COMPACT:
             nb.cells.append(nbformat.v4.new_markdown_cell(PAGE_BREAK))
     if assignment in CODE_APPENDIX:
         nb.cells += appendix_cells(assignment, paths)
@@ -136,13 +156,15 @@ def build(assignment):
     """Write the HTML, the PDF (when Chromium is present) and the code zip of one assignment; returns the PDF or None."""
     nb, paths = combined_notebook(assignment)
     exporter = HTMLExporter(template_name="lab", exclude_input=assignment in HIDE_CODE)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={SKIP_TAG},
+                                                         remove_all_outputs_tags={HIDE_OUTPUT_TAG}), enabled=True)
     url = mathjax_url()
     if url:
         exporter.mathjax_url = url
     else:
         print("  note: pip install jupyter-server-mathjax for offline math rendering")
     html, _ = exporter.from_notebook_node(nb)
-    html = html.replace("</head>", CSS + "</head>", 1)
+    html = html.replace("</head>", CSS + (COMPACT_CSS if assignment in COMPACT else "") + "</head>", 1)
     html_path = OUT / f"{assignment}.html"
     html_path.write_text(html)
     code_zip(assignment, paths)
