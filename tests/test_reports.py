@@ -27,6 +27,8 @@ def tiny_repo(tmp_path, monkeypatch):
                 nbformat.v4.new_code_cell("print('the answer is 42')")]
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]
     nbformat.write(nb, tmp_path / "notebooks" / "a3_feedforward" / "task1_tiny.ipynb")
+    (tmp_path / "notebooks" / "a3_cnn_catdog").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "a3_cnn_catdog" / "q1_tiny.ipynb")
     monkeypatch.setattr(build_reports, "REPO", tmp_path)
     monkeypatch.setattr(build_reports, "OUT", tmp_path / "reports")
     (tmp_path / "reports").mkdir()
@@ -41,14 +43,19 @@ def test_code_zip_holds_notebooks_modules_and_requirements(tiny_repo):
                              "notebooks/a3_feedforward/task1_tiny.ipynb", "requirements.txt"]
 
 
+def pdf_pages_and_text(pdf):
+    """Page count and text of a PDF, read with poppler's pdfinfo and pdftotext."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    return pages, subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
 @needs_pdf_tools
 def test_tiny_notebook_becomes_a_pdf(tiny_repo):
-    pdf = build_reports.build("a3_feedforward")
-    pages = int(next(line.split()[-1] for line in subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
-                                                                 text=True).stdout.splitlines()
-                     if line.startswith("Pages:")))
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    pages, text = pdf_pages_and_text(build_reports.build("a3_cnn_catdog"))
     assert pages == 2  # title page, then the notebook
-    assert "A3: feedforward networks on MNIST" in text and "the answer is 42" in text
-    assert "print(" not in text  # a3_feedforward's report hides code
+    assert "A3: convolutional networks" in text and "the answer is 42" in text and "print(" in text
     assert "$e^" not in text  # MathJax rendered the formula instead of leaving the TeX source
+    pages, text = pdf_pages_and_text(build_reports.build("a3_feedforward"))
+    assert pages == 1  # the compact (8-page limited) layout has no page breaks
+    assert "the answer is 42" in text and "print(" not in text  # a3_feedforward's report hides code
