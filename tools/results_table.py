@@ -13,7 +13,8 @@ TARGETS = {  # (notebook, key): what the spec or the issue asks for
     ("ex2_cnn_sgd", "test_accuracy"): "spec > 98 %, ours ≥ 98.5 %",
     ("ex5_regularization", "test_accuracy"): "≥ 99.2 %",
     ("task1_mnist_classification", "test_error_rate"): "≤ 2 %",
-    ("p3a_simple_cnn", "test_accuracy"): "≥ 70 %",
+    ("p3a_simple_cnn", "augmented_test_accuracy"): "≥ 70 % (our SimpleCNN result; the spec recipe is test_accuracy)",
+    ("p3a_simple_cnn", "test_accuracy"): "spec 70.32 % (its recipe, original CIFAR-10)",
 }
 
 
