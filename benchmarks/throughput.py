@@ -10,15 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 ROOT = Path(__file__).resolve().parent.parent
 for folder in ("", "notebooks/handin1_numpy_mlp", "notebooks/handin2_pytorch_cnn", "notebooks/hw1_mlp_cifar10",
                "notebooks/a3_cnn_catdog"):
     sys.path.insert(0, str(ROOT / folder))
-import helpers  # noqa: E402
+import helpers  # noqa: E402  (first: it picks OpenBLAS's AVX-512 kernels before NumPy loads)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import numpy_mlp  # noqa: E402
 from catdog import myCNN, myResNet  # noqa: E402
 from cnn_models import MLP as H2MLP, ResCNN, SpecCNN  # noqa: E402
