@@ -96,6 +96,14 @@ def title_cell(assignment, names):
     return nbformat.v4.new_markdown_cell("\n".join(lines) + ending)
 
 
+def modules_of(assignment):
+    """The Python modules an assignment's notebooks import besides helpers.py (hand-in 2 also uses hand-in 1's)."""
+    modules = sorted((REPO / "notebooks" / assignment).glob("*.py"))
+    if assignment == "handin2_pytorch_cnn":
+        modules.append(REPO / "notebooks" / "handin1_numpy_mlp" / "numpy_mlp.py")
+    return modules
+
+
 def appendix_cells(assignment, notebooks):
     """The code appendix: every code cell of the notebooks, then the modules they import."""
     cells = [nbformat.v4.new_markdown_cell(PAGE_BREAK + "\n\n# Appendix: code")]
@@ -103,12 +111,7 @@ def appendix_cells(assignment, notebooks):
         nb = nbformat.read(path, as_version=4)
         code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
         cells.append(nbformat.v4.new_markdown_cell(f"## `{path.name}`\n\n```python\n{code}\n```"))
-    for module in [REPO / "helpers.py", *sorted((REPO / "notebooks" / assignment).glob("*.py"))]:
-        if assignment == "handin2_pytorch_cnn" or module.parent.name == assignment or module.name == "helpers.py":
-            cells.append(nbformat.v4.new_markdown_cell(f"## `{module.relative_to(REPO)}`\n\n```python\n"
-                                                       f"{module.read_text()}\n```"))
-    if assignment == "handin2_pytorch_cnn":  # it imports hand-in 1's NumPy module
-        module = REPO / "notebooks" / "handin1_numpy_mlp" / "numpy_mlp.py"
+    for module in [REPO / "helpers.py", *modules_of(assignment)]:
         cells.append(nbformat.v4.new_markdown_cell(f"## `{module.relative_to(REPO)}`\n\n```python\n"
                                                    f"{module.read_text()}\n```"))
     return cells
@@ -143,11 +146,8 @@ def combined_notebook(assignment):
 def code_zip(assignment, paths):
     """reports/<assignment>_code.zip: the notebooks, helpers.py, the assignment's modules and requirements.txt."""
     target = OUT / f"{assignment}_code.zip"
-    modules = sorted((REPO / "notebooks" / assignment).glob("*.py"))
-    if assignment == "handin2_pytorch_cnn":
-        modules.append(REPO / "notebooks" / "handin1_numpy_mlp" / "numpy_mlp.py")
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in [*paths, *modules, REPO / "helpers.py", REPO / "requirements.txt"]:
+        for path in [*paths, *modules_of(assignment), REPO / "helpers.py", REPO / "requirements.txt"]:
             z.write(path, path.relative_to(REPO))
     return target
 
