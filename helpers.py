@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parent
 SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
 OUTPUT_ROOT = REPO / ".smoke" if SMOKE else REPO
 PROGRESS_BARS = os.environ.get("PROGRESS_BARS", "1") != "0"  # the notebook runners turn bars off: reports keep summaries
+PRECISIONS = ("float32", "mixed")  # fit's `precision`: mixed = bfloat16 autocast on CPU / bf16 or fp16 on GPU
 ASSIGNMENTS = ("handin1_numpy_mlp", "handin2_pytorch_cnn", "hw1_mlp_cifar10", "a3_cnn_catdog", "a3_feedforward")
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -264,9 +265,17 @@ def _loss_and_correct(out, y, loss):
 
 
 def _memory_format(model):
-    """Channels-last for convolutional models (faster oneDNN/cuDNN kernels), the usual layout otherwise."""
-    has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    return torch.channels_last if has_conv else torch.contiguous_format
+    """Channels-last for convolutional models (faster oneDNN/cuDNN kernels), the usual layout otherwise.
+
+    Exception (measured in benchmarks/README.md): on a CPU, batch norm over fewer than 32 channels is 1.4-1.5x slower
+    channels-last, so such models stay in the usual layout there.
+    """
+    modules = list(model.modules())
+    if not any(isinstance(m, torch.nn.Conv2d) for m in modules):
+        return torch.contiguous_format
+    narrow_bn = any(isinstance(m, torch.nn.BatchNorm2d) and m.num_features < 32 for m in modules)
+    on_cpu = next(model.parameters()).device.type == "cpu" and get_device().type == "cpu"
+    return torch.contiguous_format if narrow_bn and on_cpu else torch.channels_last
 
 
 def _prepare(x, memory_format):
@@ -274,17 +283,57 @@ def _prepare(x, memory_format):
     return x.contiguous(memory_format=memory_format) if x.ndim == 4 else x
 
 
+def _cpu_has_bf16():
+    """Whether this CPU computes bfloat16 natively (AVX-512-BF16 or AMX); elsewhere bfloat16 is emulated and slow."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def autocast_dtype(precision, device):
+    """The autocast dtype of `precision` on `device`: None for 'float32'; for 'mixed', bfloat16 on a CPU with native
+    bfloat16 and on GPUs that support it, float16 on older GPUs, None (float32) elsewhere."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
+    if precision == "float32":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == "cpu" and _cpu_has_bf16() else None
+
+
+def precision_label(dtype):
+    """How a run's arithmetic is described in plots and printouts."""
+    return "float32" if dtype is None else f"{str(dtype).split('.')[-1]} autocast"
+
+
+def _autocast(device, dtype):
+    """Autocast context for `dtype` (a no-op context for float32)."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def _eval_batch_size(device):
+    """Evaluation batch: large on a GPU; 128 on a CPU, where a batch's activations must stay in cache (benchmarks/)."""
+    return 2000 if device.type == "cuda" else 128
+
+
 @torch.no_grad()
-def evaluate(model, x, y, loss="ce", batch_size=2000):
+def evaluate(model, x, y, loss="ce", batch_size=None, precision="float32"):
     """Mean loss and accuracy (%) of `model` on (x, y), in eval mode without gradients; restores the mode."""
     device, memory_format = next(model.parameters()).device, _memory_format(model)
+    batch_size = batch_size or _eval_batch_size(device)
+    dtype = autocast_dtype(precision, device)
     was_training = model.training
     model.eval()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     for xb, yb in batches(x, y, batch_size):
         xb, yb = _prepare(xb.to(device, non_blocking=True), memory_format), yb.to(device, non_blocking=True)
-        batch_loss, batch_correct = _loss_and_correct(model(xb), yb, loss)
+        with _autocast(device, dtype):
+            out = model(xb)
+        batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
         total_loss += batch_loss * len(yb)
         correct += batch_correct
     model.train(was_training)
@@ -292,21 +341,24 @@ def evaluate(model, x, y, loss="ce", batch_size=2000):
 
 
 @torch.no_grad()
-def predict(model, x, loss="ce", batch_size=2000):
+def predict(model, x, loss="ce", batch_size=None, precision="float32"):
     """Predicted class labels of `model` for x (argmax of logits, or logit > 0 for 'bce'), as a CPU tensor."""
     device, memory_format = next(model.parameters()).device, _memory_format(model)
+    batch_size = batch_size or _eval_batch_size(device)
+    dtype = autocast_dtype(precision, device)
     was_training = model.training
     model.eval()
     preds = []
     for start in range(0, len(x), batch_size):
-        out = model(_prepare(x[start:start + batch_size].to(device), memory_format))
+        with _autocast(device, dtype):
+            out = model(_prepare(x[start:start + batch_size].to(device), memory_format)).float()
         preds.append((out.reshape(-1) > 0).long() if loss == "bce" else out.argmax(1))
     model.train(was_training)
     return torch.cat(preds).cpu()
 
 
 def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
-        on_batch=None, eval_train=False, augment=None):
+        on_batch=None, eval_train=False, augment=None, precision="float32", compile=False):
     """Train `model` with mini-batches of the (x, y) tensors `train`; evaluate on `test` (and `val`) after each epoch.
 
     Returns a history dict: train_costs, test_costs, train_accuracy, test_accuracy (percent; train values are the
@@ -315,8 +367,13 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     `on_batch(step)` is called after each optimizer step (e.g. to record gradients). With `eval_train=True` the
     whole training set is also evaluated after each epoch in eval mode (dropout off): train_eval_costs/accuracy.
     `augment(x_batch, generator)` transforms each training batch (e.g. `flip_and_crop`), drawing from fit's generator.
+    `precision="mixed"` trains and evaluates under autocast (see `autocast_dtype`; float16 adds a gradient scaler);
+    `compile=True` trains through `torch.compile(model)` (compiled once per input shape and train/eval mode).
     """
     device, memory_format = get_device(), _memory_format(model)
+    dtype = autocast_dtype(precision, device)
+    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    run_model = torch.compile(model) if compile else model
     model.to(device, memory_format=memory_format)
     if seed is None:
         seed = int(torch.randint(0, 2**62, ()))
@@ -340,10 +397,17 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
             if augment is not None:
                 xb = augment(xb, generator)
-            batch_loss, batch_correct = _loss_and_correct(model(_prepare(xb, memory_format)), yb, loss)
+            with _autocast(device, dtype):
+                out = run_model(_prepare(xb, memory_format))
+            batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
             optimizer.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            optimizer.step()
+            if scaler is None:
+                batch_loss.backward()
+                optimizer.step()
+            else:
+                scaler.scale(batch_loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             batch_losses[i] = batch_loss.detach()
             batch_accuracies[i] = batch_correct / len(yb)
             step += 1
@@ -362,14 +426,15 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         history["train_costs"].append(batch_losses.mean().item())
         history["train_accuracy"].append(100.0 * batch_accuracies.mean().item())
         for name, (x, y) in sets.items():
-            cost, acc = evaluate(model, x, y, loss)
+            cost, acc = evaluate(run_model, x, y, loss, precision=precision)
             history[f"{name}_costs"].append(cost)
             history[f"{name}_accuracy"].append(acc)
         bar.set_postfix(train_cost=f"{history['train_costs'][-1]:.4f}", test_acc=f"{history['test_accuracy'][-1]:.2f}%")
-    history.update(seconds=time.perf_counter() - start_all, device=str(device), epochs=epochs,
-                   batch_size=batch_size, learning_rate=optimizer.param_groups[0]["lr"])
+    history.update(seconds=time.perf_counter() - start_all, device=f"{device}, {precision_label(dtype)}",
+                   precision=precision_label(dtype), epochs=epochs, batch_size=batch_size,
+                   learning_rate=optimizer.param_groups[0]["lr"])
     if progress:
-        print(f"{epochs} epochs in {history['seconds']:.1f} s on {device}: train acc {history['train_accuracy'][-1]:.2f}%"
+        print(f"{epochs} epochs in {history['seconds']:.1f} s on {history['device']}: train acc {history['train_accuracy'][-1]:.2f}%"
               f", test acc {history['test_accuracy'][-1]:.2f}%, test cost {history['test_costs'][-1]:.4f}")
     return history
 

@@ -154,6 +154,69 @@ def test_unknown_loss_is_named():
         train_tiny(seed=0, loss="mse")
 
 
+def bright_images(n=240, seed=0):
+    """Tiny 1x8x8 images whose class (0/1/2) sets their brightness: a problem a small CNN solves quickly."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    return torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float(), y
+
+
+def tiny_cnn(batchnorm_channels=None):
+    torch.manual_seed(0)
+    width = batchnorm_channels or 4
+    layers = [torch.nn.Conv2d(1, width, 3, padding=1), torch.nn.ReLU()]
+    layers += [torch.nn.BatchNorm2d(width)] if batchnorm_channels else []
+    return torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(width, 3))
+
+
+def test_mixed_precision_trains_keeps_float32_weights_and_says_so():
+    x, y = bright_images()
+    model = tiny_cnn()
+    history = helpers.fit(model, (x[:180], y[:180]), (x[180:], y[180:]), epochs=4, batch_size=30, seed=0,
+                          optimizer=torch.optim.Adam(model.parameters(), 2e-2), progress=False, precision="mixed")
+    expected = "bfloat16 autocast" if helpers._cpu_has_bf16() else "float32"
+    assert history["precision"] == expected and expected in history["device"]
+    assert history["test_accuracy"][-1] > 100 / 3 + 30
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    loss, acc = helpers.evaluate(model, x[180:], y[180:], precision="mixed")
+    assert acc == pytest.approx(history["test_accuracy"][-1]) and np.isfinite(loss)
+
+
+def test_unknown_precision_is_named():
+    with pytest.raises(ValueError, match="'fp8'"):
+        helpers.autocast_dtype("fp8", torch.device("cpu"))
+    assert helpers.autocast_dtype("float32", torch.device("cpu")) is None
+
+
+def test_memory_format_channels_last_except_narrow_batchnorm_on_cpu():
+    assert helpers._memory_format(tiny_model()) == torch.contiguous_format
+    assert helpers._memory_format(tiny_cnn()) == torch.channels_last
+    assert helpers._memory_format(tiny_cnn(batchnorm_channels=64)) == torch.channels_last
+    narrow = torch.contiguous_format if helpers.get_device().type == "cpu" else torch.channels_last
+    assert helpers._memory_format(tiny_cnn(batchnorm_channels=8)) == narrow
+
+
+def test_evaluation_does_not_depend_on_batch_size():
+    x, y = bright_images()
+    model = tiny_cnn()
+    loss, acc = helpers.evaluate(model, x, y)
+    loss_small, acc_small = helpers.evaluate(model, x, y, batch_size=7)
+    assert acc == acc_small and loss == pytest.approx(loss_small, rel=1e-5)
+    assert torch.equal(helpers.predict(model, x), helpers.predict(model, x, batch_size=7))
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile needs a C compiler")
+def test_compiled_training_matches_eager():
+    x, y = bright_images()
+    runs = []
+    for compiled in (False, True):
+        model = tiny_cnn()
+        runs.append(helpers.fit(model, (x[:180], y[:180]), (x[180:], y[180:]), epochs=2, batch_size=30, seed=0,
+                                optimizer=torch.optim.SGD(model.parameters(), 0.05), progress=False, compile=compiled))
+    assert runs[1]["train_costs"] == pytest.approx(runs[0]["train_costs"], rel=1e-3)
+    assert runs[1]["test_accuracy"] == pytest.approx(runs[0]["test_accuracy"], abs=2)
+
+
 # ------------------------------------------------------------------------------------------------------ plots
 def test_confusion_matrix_counts_equal_sklearn():
     rng = np.random.default_rng(0)
