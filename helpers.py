@@ -5,6 +5,7 @@ Data are loaded once into float32 tensors and batched by indexing; every PyTorch
 """
 import gzip
 import json
+import logging
 import os
 import pickle
 import platform
@@ -373,6 +374,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     device, memory_format = get_device(), _memory_format(model)
     dtype = autocast_dtype(precision, device)
     scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
+    if compile:  # Inductor's C++ toolchain warns about a missing CUDA runtime on CPU-only machines: not a problem
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     run_model = torch.compile(model) if compile else model
     model.to(device, memory_format=memory_format)
     if seed is None:
