@@ -15,6 +15,14 @@ import time
 from pathlib import Path
 
 
+def _cpu_flags():
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        return next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return []
+
+
 def _choose_openblas_kernel():
     """Use OpenBLAS's AVX-512 (SkylakeX) kernels on AVX-512 CPUs: 2x faster float32 NumPy matmul than Haswell's here.
 
@@ -23,10 +31,7 @@ def _choose_openblas_kernel():
     """
     if os.environ.get("KEEP_OPENBLAS_CORETYPE") == "1" or os.environ.get("OPENBLAS_CORETYPE", "Haswell") != "Haswell":
         return
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return
+    flags = _cpu_flags()
     if "avx512f" in flags and "avx512bw" in flags:
         os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
 
@@ -286,10 +291,7 @@ def _prepare(x, memory_format):
 
 def _cpu_has_bf16():
     """Whether this CPU computes bfloat16 natively (AVX-512-BF16 or AMX); elsewhere bfloat16 is emulated and slow."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return False
+    flags = _cpu_flags()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -321,41 +323,56 @@ def _eval_batch_size(device):
 
 
 @torch.no_grad()
+def _eval_outputs(model, x, batch_size=None, precision="float32"):
+    """Yield (start index, float32 model output) over x in eval mode without gradients; restores the mode after."""
+    device, memory_format = next(model.parameters()).device, _memory_format(model)
+    batch_size = batch_size or _eval_batch_size(device)
+    dtype = autocast_dtype(precision, device)
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(x), batch_size):
+            with _autocast(device, dtype):
+                out = model(_prepare(x[start:start + batch_size].to(device, non_blocking=True), memory_format))
+            yield start, out.float()
+    finally:
+        model.train(was_training)
+
+
 def evaluate(model, x, y, loss="ce", batch_size=None, precision="float32"):
     """Mean loss and accuracy (%) of `model` on (x, y), in eval mode without gradients; restores the mode."""
-    device, memory_format = next(model.parameters()).device, _memory_format(model)
-    batch_size = batch_size or _eval_batch_size(device)
-    dtype = autocast_dtype(precision, device)
-    was_training = model.training
-    model.eval()
-    total_loss = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.int64)
-    for xb, yb in batches(x, y, batch_size):
-        xb, yb = _prepare(xb.to(device, non_blocking=True), memory_format), yb.to(device, non_blocking=True)
-        with _autocast(device, dtype):
-            out = model(xb)
-        batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
-        total_loss += batch_loss * len(yb)
-        correct += batch_correct
-    model.train(was_training)
-    return total_loss.item() / len(y), 100.0 * correct.item() / len(y)
+    total_loss, correct = 0.0, 0
+    for start, out in _eval_outputs(model, x, batch_size, precision):
+        yb = y[start:start + len(out)].to(out.device, non_blocking=True)
+        batch_loss, batch_correct = _loss_and_correct(out, yb, loss)
+        total_loss, correct = total_loss + batch_loss * len(yb), correct + batch_correct
+    return float(total_loss) / len(y), 100.0 * int(correct) / len(y)
 
 
-@torch.no_grad()
 def predict(model, x, loss="ce", batch_size=None, precision="float32"):
     """Predicted class labels of `model` for x (argmax of logits, or logit > 0 for 'bce'), as a CPU tensor."""
-    device, memory_format = next(model.parameters()).device, _memory_format(model)
-    batch_size = batch_size or _eval_batch_size(device)
-    dtype = autocast_dtype(precision, device)
-    was_training = model.training
-    model.eval()
-    preds = []
-    for start in range(0, len(x), batch_size):
-        with _autocast(device, dtype):
-            out = model(_prepare(x[start:start + batch_size].to(device), memory_format)).float()
-        preds.append((out.reshape(-1) > 0).long() if loss == "bce" else out.argmax(1))
-    model.train(was_training)
+    preds = [(out.reshape(-1) > 0).long() if loss == "bce" else out.argmax(1)
+             for _, out in _eval_outputs(model, x, batch_size, precision)]
     return torch.cat(preds).cpu()
+
+
+def train_step(model, xb, yb, optimizer, loss="ce", dtype=None, scaler=None):
+    """One optimizer step on a batch under autocast `dtype` (None: float32): returns the batch's loss and correct count.
+
+    `xb` must already be in the model's memory format; `scaler` is a GradScaler for float16. The benchmarks time this.
+    """
+    with _autocast(xb.device, dtype):
+        out = model(xb)
+    batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        batch_loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(batch_loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return batch_loss.detach(), batch_correct
 
 
 def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
@@ -400,18 +417,9 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
         for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
             if augment is not None:
                 xb = augment(xb, generator)
-            with _autocast(device, dtype):
-                out = run_model(_prepare(xb, memory_format))
-            batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is None:
-                batch_loss.backward()
-                optimizer.step()
-            else:
-                scaler.scale(batch_loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            batch_losses[i] = batch_loss.detach()
+            batch_loss, batch_correct = train_step(run_model, _prepare(xb, memory_format), yb, optimizer, loss, dtype,
+                                                   scaler)
+            batch_losses[i] = batch_loss
             batch_accuracies[i] = batch_correct / len(yb)
             step += 1
             if on_batch is not None:

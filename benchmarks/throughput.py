@@ -84,7 +84,7 @@ def peaks():
 
 
 def train_step_factory(model, shape, batch, loss, memory_format=None, precision="float32", compile=False):
-    """A function doing one Adam training step on a fixed random batch, the way `helpers.fit` does it."""
+    """A function doing one Adam training step on a fixed random batch with `helpers.train_step`, as `fit` does."""
     device = helpers.get_device()
     memory_format = helpers._memory_format(model) if memory_format is None else memory_format
     model.to(device, memory_format=memory_format).train()
@@ -93,16 +93,7 @@ def train_step_factory(model, shape, batch, loss, memory_format=None, precision=
     x = helpers._prepare(torch.randn(batch, *shape, device=device), memory_format)
     y = torch.randint(0, 2 if loss == "bce" else 10, (batch,), device=device)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-
-    def step():
-        with helpers._autocast(device, dtype):
-            out = run_model(x)
-        value, _ = helpers._loss_and_correct(out.float(), y, loss)
-        opt.zero_grad(set_to_none=True)
-        value.backward()
-        opt.step()
-        return value
-    return step
+    return lambda: helpers.train_step(run_model, x, y, opt, loss, dtype)[0]
 
 
 def training_flops(model, shape, loss):
@@ -119,7 +110,7 @@ def images_per_second(step, batch):
 
 
 def compile_seconds(make, shape, batch, loss):
-    """Wall time of the first step of a compiled model minus a compiled step: the one-off compile cost."""
+    """A compiled training step (caches reset) and the wall time of its first call, which includes the compile."""
     torch._dynamo.reset()
     step = train_step_factory(make(), shape, batch, loss, None, "mixed", compile=True)
     start = time.perf_counter()
