@@ -1,19 +1,31 @@
-"""Execute notebooks top to bottom in full mode, in place, one after another (the main job).
+"""Execute notebooks top to bottom, one after another, in full mode and in place (the main job).
 
 Usage: python tools/run_notebooks.py [assignment-or-notebook ...]
-A notebook that fails is named with its failing cell, left untouched in notebooks/ (its partial run is saved under
-build/failed/), and the run goes on; the exit status is non-zero if any failed.
+Each notebook runs in its own folder with its figures, results and checkpoints written to a staging folder
+(build/staging/...); only when every cell has run do they land in figures/, results/ and checkpoints/, together with
+the executed notebook, so the committed set always comes from one run. A notebook that fails (an error, a cell past
+the time limit, a dead kernel, Ctrl-C) is named with its failing cell and left as it was; its partial run and its
+outputs are kept under build/failed/, and the run goes on; the exit status is non-zero if any failed.
+SMOKE=1 runs the notebooks in smoke mode and lands everything under .smoke/ instead (notebooks/ stays untouched).
+NOTEBOOK_CELL_TIMEOUT (seconds, default 3600) limits each cell.
 """
+import fcntl
 import os
+import re
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 REPO = Path(__file__).resolve().parent.parent
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+OUTPUT_DIRS = ("figures", "results", "checkpoints")
+KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT")  # set for each notebook's kernel
 
 
 def notebooks(selection):
@@ -32,45 +44,154 @@ def notebooks(selection):
     return chosen
 
 
-def failing_cell(nb):
-    """Index and first source line of the first cell whose outputs hold an error."""
-    for i, cell in enumerate(nb.cells):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return i, (cell.source.strip().splitlines() or [""])[0]
-    return None, ""
+def smoke_mode():
+    """Whether SMOKE is set to something other than '' or '0' (as helpers reads it)."""
+    return os.environ.get("SMOKE", "0") not in ("", "0")
 
 
-def run(path):
-    """Execute one notebook in its own folder; write it back in place on success. Returns an error text or None."""
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+def cell_timeout():
+    """Seconds one cell may run: NOTEBOOK_CELL_TIMEOUT, default one hour."""
+    value = os.environ.get("NOTEBOOK_CELL_TIMEOUT", "3600")
     try:
-        client.execute()
-    except CellExecutionError as e:
-        failed = REPO / "build" / "failed" / path.parent.name / path.name
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, failed)
-        index, first_line = failing_cell(nb)
-        last = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        return f"cell {index} ({first_line!r}): {last}; partial run saved to {failed.relative_to(REPO)}"
-    nbformat.write(nb, path)
-    return None
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise SystemExit(f"NOTEBOOK_CELL_TIMEOUT={value!r} must be a whole number of seconds, at least 1.")
+    return seconds
 
 
-def main(selection):
-    """Run the selected notebooks and print one progress line per notebook."""
-    os.environ["SMOKE"] = "0"
-    os.environ["PROGRESS_BARS"] = "0"
-    paths = notebooks(selection)
+def plain(text):
+    """`text` without ANSI colour codes (IPython colours its tracebacks)."""
+    return ANSI.sub("", text)
+
+
+def error_line(error):
+    """The last line of an exception's message, without colour codes."""
+    text = plain(str(error)).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
+
+
+def lock(path, repo):
+    """An exclusive lock on running `path` (held until the returned file is closed), or None if another run holds it."""
+    lock_file = repo / "build" / "locks" / f"{path.parent.name}__{path.stem}.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_file, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def stage(path, repo, target):
+    """A fresh staging folder for `path`, holding a copy of the assignment's landed checkpoints (later notebooks
+    read earlier ones' weights); returns it."""
+    staging = repo / "build" / "staging" / path.parent.name / path.stem
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    landed = target / "checkpoints" / path.parent.name
+    if landed.is_dir():
+        shutil.copytree(landed, staging / "checkpoints" / path.parent.name)
+    return staging
+
+
+def land(staging, target):
+    """Move every file the notebook wrote under `staging` to the same place under `target`; returns how many."""
+    moved = 0
+    for folder in OUTPUT_DIRS:
+        for source in sorted((staging / folder).rglob("*")):
+            if source.is_file():
+                destination = target / source.relative_to(staging)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, destination)
+                moved += 1
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
+
+
+def write_notebook(nb, destination):
+    """Write an executed notebook through a temporary file and a rename (never half-written)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_name(f".{destination.name}.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, destination)
+
+
+def run(path, repo=REPO, smoke=None):
+    """Execute one notebook in its own folder; on success land its outputs and the notebook together.
+
+    Returns None on success, else a one-line error text naming the failing cell. Ctrl-C is reported, then re-raised.
+    """
+    smoke = smoke_mode() if smoke is None else smoke
+    target = repo / ".smoke" if smoke else repo
+    handle = lock(path, repo)
+    if handle is None:
+        return "not run: another process is running this notebook now (see build/locks/); wait for it to finish"
+    try:
+        staging = stage(path, repo, target)
+        nb = nbformat.read(path, as_version=4)
+        current = {"index": None}
+        client = NotebookClient(nb, timeout=cell_timeout(), kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
+        saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
+        os.environ.update(SMOKE="1" if smoke else "0", PROGRESS_BARS="0", NOTEBOOK_OUTPUT_ROOT=str(staging))
+        interrupted = None
+        try:
+            client.execute()
+            error = None
+        except CellTimeoutError:
+            error = f"the cell ran longer than NOTEBOOK_CELL_TIMEOUT={cell_timeout()} s"
+        except DeadKernelError as e:
+            error = f"the kernel died ({error_line(e)}; out of memory or killed?)"
+        except CellExecutionError as e:
+            error = error_line(e)
+        except KeyboardInterrupt as e:
+            error, interrupted = "interrupted (Ctrl-C)", e
+        finally:  # the kernel has inherited them; the calling process keeps its own
+            for k, v in saved_env.items():
+                os.environ.pop(k) if v is None else os.environ.update({k: v})
+        if error is None:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # land all or nothing
+            try:
+                land(staging, target)
+                write_notebook(nb, target / path.relative_to(repo) if smoke else path)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            return None
+        failed = repo / "build" / "failed" / path.parent.name
+        shutil.rmtree(failed / f"{path.stem}_outputs", ignore_errors=True)
+        failed.mkdir(parents=True, exist_ok=True)
+        staging.rename(failed / f"{path.stem}_outputs")
+        write_notebook(nb, failed / path.name)
+        index = current["index"]
+        first_line = (nb.cells[index].source.strip().splitlines() or [""])[0] if index is not None else ""
+        text = (f"cell {index} ({first_line!r}): {error}; partial run and its outputs saved to "
+                f"{(failed / path.name).relative_to(repo)} and {path.stem}_outputs/")
+        if interrupted is not None:
+            print(f"FAILED {path.relative_to(repo)} at {text}", flush=True)
+            raise interrupted
+        return text
+    finally:
+        handle.close()
+
+
+def run_all(paths, repo=REPO):
+    """Run notebooks one after another, one progress line each, going on past failures; returns the exit status."""
+    smoke = smoke_mode()
+    if smoke:
+        print("SMOKE=1: smoke mode; executed notebooks, figures and results land under .smoke/, not in place.")
     failures = []
     start_all = time.perf_counter()
     for k, path in enumerate(paths, 1):
-        name = path.relative_to(REPO)
+        name = path.relative_to(repo)
         print(f"[{k}/{len(paths)}] {name} ...", flush=True)
         start = time.perf_counter()
-        error = run(path)
-        status = "ok" if error is None else f"FAILED at {error}"
-        print(f"[{k}/{len(paths)}] {name}: {status} ({time.perf_counter() - start:.0f} s)", flush=True)
+        error = run(path, repo, smoke)
+        print(f"[{k}/{len(paths)}] {name}: {'ok' if error is None else f'FAILED at {error}'} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
         if error:
             failures.append(name)
     print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {time.perf_counter() - start_all:.0f} s")
@@ -80,4 +201,4 @@ def main(selection):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_all(notebooks(sys.argv[1:])))

@@ -4,10 +4,7 @@ Both models end in one output unit. They return its *logit*; the sigmoid of the 
 `predict_proba` and, inside the loss, by binary_cross_entropy_with_logits (the numerically stable form of
 sigmoid + BCE, identical in value).
 """
-from pathlib import Path
-
 import torch
-import torchvision
 from torch import nn
 from torch.utils.data import Subset
 
@@ -16,20 +13,9 @@ import helpers
 CLASSES = ["cat", "dog"]  # label 0 = cat, label 1 = dog in the tensor route
 
 
-class OfflineCIFAR10(torchvision.datasets.CIFAR10):
-    """torchvision's CIFAR10 that skips only the md5 check, for the offline rebuild of the data (see the data README)."""
-
-    def _check_integrity(self):
-        folder = Path(self.root) / self.base_folder
-        return all((folder / name).exists() for name, _ in self.train_list + self.test_list)
-
-
 def cifar10_datasets(transform):
     """The CIFAR-10 training and test sets as torchvision datasets (offline copy under DATA_ROOT, else download)."""
-    root, can_download = helpers.data_root()
-    cls = torchvision.datasets.CIFAR10 if can_download else OfflineCIFAR10
-    return (cls(root, train=True, download=can_download, transform=transform),
-            cls(root, train=False, download=can_download, transform=transform))
+    return helpers.cifar10_dataset(True, transform), helpers.cifar10_dataset(False, transform)
 
 
 def class_extract(cls_list, dataset):
