@@ -11,7 +11,9 @@ import os
 import pickle
 import platform
 import random
+import statistics
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -717,8 +719,9 @@ def _plain(value):
 def record_result(name, assignment=None, **numbers):
     """Write the numbers a notebook reports to results/<assignment>/<name>.json (under .smoke/ in smoke mode).
 
-    NaN and infinite values are written as null (valid JSON)."""
+    NaN and infinite values are written as null (valid JSON); `hardware` (see `hardware()`) is added unless given."""
     path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{name}.json"
+    numbers.setdefault("hardware", hardware())
     text = json.dumps(_plain(numbers), indent=2, sort_keys=True, allow_nan=False) + "\n"
     return _atomic_write(path, lambda f: f.write(text.encode()))
 
@@ -765,3 +768,74 @@ def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------------------------ discussions
+def discuss(text):
+    """Show `text`, Markdown written from this run's numbers (an f-string), as the cell's output; returns None.
+
+    A discussion cell is a code cell tagged "discussion" whose code Jupyter collapses and the PDF report hides, so the
+    reader sees prose whose numbers come from the run above it, on whatever machine it ran.
+    """
+    from IPython.display import Markdown, display
+    display(Markdown(textwrap.dedent(text).strip()))
+
+
+def accuracy_se(accuracy, n):
+    """Standard error, in percentage points, of an accuracy (percent) measured on n independent test images."""
+    p = accuracy / 100
+    return 100 * math.sqrt(max(p * (1 - p), 0.0) / n)
+
+
+def two_se_difference(accuracy_a, accuracy_b, n):
+    """Two standard errors (points) of the difference of two accuracies (percent), each measured on n test images."""
+    return 2 * math.hypot(accuracy_se(accuracy_a, n), accuracy_se(accuracy_b, n))
+
+
+def compare_accuracies(name_a, accuracy_a, name_b, accuracy_b, n):
+    """A sentence ranking two test accuracies on n images; the rule: a difference counts only beyond two standard
+    errors of the difference, otherwise it is called within noise."""
+    diff, limit = accuracy_a - accuracy_b, two_se_difference(accuracy_a, accuracy_b, n)
+    if abs(diff) > limit:
+        high, low = (name_a, name_b) if diff > 0 else (name_b, name_a)
+        return (f"{high} is ahead of {low} by {abs(diff):.2f} points, more than two standard errors of the "
+                f"difference ({limit:.2f} points on {n:,} test images): a real difference")
+    return (f"{name_a} and {name_b} differ by {abs(diff):.2f} points, within two standard errors of the difference "
+            f"({limit:.2f} points on {n:,} test images): within noise")
+
+
+def mean_sd(values):
+    """Mean and sample standard deviation of a list of numbers (standard deviation 0 for a single value)."""
+    values = [float(v) for v in values]
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def mean_sd_text(values, digits=2, unit=" %"):
+    """'mean ± sd unit (n runs)' for a list of per-seed numbers."""
+    mean, sd = mean_sd(values)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}{unit} ({len(values)} runs)"
+
+
+def compare_seeds(name_a, values_a, name_b, values_b, digits=2, unit=" points"):
+    """A sentence ranking two variants by their mean over seeds; the rule: the means differ for real only beyond two
+    standard errors of the difference of means (from the seed-to-seed spread), otherwise within the spread."""
+    (mean_a, sd_a), (mean_b, sd_b) = mean_sd(values_a), mean_sd(values_b)
+    diff = mean_a - mean_b
+    limit = 2 * math.sqrt(sd_a ** 2 / len(values_a) + sd_b ** 2 / len(values_b))
+    if abs(diff) > limit:
+        high, low = (name_a, name_b) if diff > 0 else (name_b, name_a)
+        return (f"{high} is ahead of {low} by {abs(diff):.{digits}f}{unit} on average, more than two standard errors "
+                f"of the difference of the means ({limit:.{digits}f}{unit}, from the seed-to-seed spread)")
+    return (f"the means of {name_a} and {name_b} differ by {abs(diff):.{digits}f}{unit}, within two standard errors "
+            f"of the difference ({limit:.{digits}f}{unit}, from the seed-to-seed spread): within noise")
+
+
+def median_epoch_seconds(history):
+    """The median time of one training epoch in a `fit` history (robust to one stalled epoch)."""
+    return statistics.median(history["epoch_seconds"])
+
+
+def same_hardware(*results):
+    """Whether recorded results (dicts from `record_result`/`load_result`) all ran on the same hardware line."""
+    lines = {r.get("hardware") for r in results}
+    return len(lines) == 1 and None not in lines

@@ -30,6 +30,7 @@ HIDE_CODE = {"a3_feedforward"}  # its spec wants a report without code (the code
 COMPACT = {"a3_feedforward"}  # its spec limits the report to 8 pages: no page breaks, smaller figures
 # cells tagged "report-hide-output" (code listings, per-epoch logs) keep their outputs in the notebook, not the PDF
 HIDE_OUTPUT_TAG, SKIP_TAG = "report-hide-output", "report-skip"
+DISCUSSION_TAG = "discussion"  # helpers.discuss cells: the report shows their Markdown output, not their code
 CODE_APPENDIX = {"handin1_numpy_mlp", "handin2_pytorch_cnn"}  # their specs want the code as an appendix
 PAGE_BREAK = '<div style="page-break-after: always;"></div>'
 COMPACT_CSS = """<style>
@@ -156,7 +157,7 @@ def build(assignment):
     """Write the HTML, the PDF (when Chromium is present) and the code zip of one assignment; returns the PDF or None."""
     nb, paths = combined_notebook(assignment)
     exporter = HTMLExporter(template_name="lab", exclude_input=assignment in HIDE_CODE)
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={SKIP_TAG},
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={SKIP_TAG}, remove_input_tags={DISCUSSION_TAG},
                                                          remove_all_outputs_tags={HIDE_OUTPUT_TAG}), enabled=True)
     url = mathjax_url()
     if url:
