@@ -174,7 +174,7 @@ def test_mixed_precision_trains_keeps_float32_weights_and_says_so():
     model = tiny_cnn()
     history = helpers.fit(model, (x[:180], y[:180]), (x[180:], y[180:]), epochs=4, batch_size=30, seed=0,
                           optimizer=torch.optim.Adam(model.parameters(), 2e-2), progress=False, precision="mixed")
-    expected = "bfloat16 autocast" if helpers._cpu_has_bf16() else "float32"
+    expected = helpers.precision_label(helpers.autocast_dtype("mixed", helpers.get_device()))
     assert history["precision"] == expected and expected in history["device"]
     assert history["test_accuracy"][-1] > 100 / 3 + 30
     assert all(p.dtype == torch.float32 for p in model.parameters())
@@ -319,3 +319,29 @@ def test_nan_in_a_later_epoch_keeps_the_completed_history():
         helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=3, batch_size=32, progress=False,
                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=0, on_batch=poison)
     assert len(caught.value.history["test_costs"]) == 1 and caught.value.history["test_accuracy"][0] > 50
+
+
+def test_fit_applies_augment_to_every_training_batch_only():
+    x, y = blobs(classes=3)
+    calls = []
+
+    def wipe(xb, generator):
+        calls.append(len(xb))
+        assert isinstance(generator, torch.Generator)
+        return torch.zeros_like(xb)  # the network then sees no signal while training
+    model = tiny_model(3)
+    history = helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=64, seed=0,
+                          optimizer=torch.optim.SGD(model.parameters(), lr=0.05), progress=False, augment=wipe)
+    assert calls == [64, 64, 64, 64, 44] * 2  # every batch of both epochs, never the evaluation
+    assert history["test_accuracy"][-1] < 60  # blobs are ~100 % separable; wiped inputs leave about chance
+
+
+def test_predict_with_the_binary_loss_thresholds_the_logit():
+    model = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        model.bias.zero_()
+    x = torch.tensor([[2.0, 5.0], [-1.0, 3.0], [0.5, -2.0]])
+    assert helpers.predict(model, x, loss="bce").tolist() == [1, 0, 1]
+    loss, accuracy = helpers.evaluate(model, x, torch.tensor([1, 0, 0]), loss="bce")
+    assert accuracy == pytest.approx(200 / 3) and loss > 0

@@ -77,3 +77,15 @@ def test_divergence_raises():
     with pytest.raises(FloatingPointError, match="lower the learning rate"):
         with np.errstate(all="ignore"):
             nm.train_model(x, y, [5, 50, 2], 200, 1e6, 10, k=1)
+
+
+def test_pytorch_mlp_loads_numpy_weights_transposed():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks" / "handin2_pytorch_cnn"))
+    from cnn_models import MLP
+    params = nm.initialize([784, 16, 12, 10], seed=3)  # W stored (in, out): x @ W + b
+    model = MLP([784, 16, 12, 10]).load_numpy(params)
+    x = np.random.default_rng(1).random((5, 784)).astype(np.float32)
+    zs, _ = nm.forward_pass(params, x, "relu")
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x).view(5, 1, 28, 28)).numpy()
+    assert np.allclose(logits, zs[-1], atol=1e-5)

@@ -10,6 +10,7 @@ SMOKE=1 runs the notebooks in smoke mode and lands everything under .smoke/ inst
 NOTEBOOK_CELL_TIMEOUT (seconds, default 3600) limits each cell.
 """
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -178,27 +179,67 @@ def run(path, repo=REPO, smoke=None):
         handle.close()
 
 
-def run_all(paths, repo=REPO):
-    """Run notebooks one after another, one progress line each, going on past failures; returns the exit status."""
+def recorded_precision(path, target):
+    """The precision a notebook's results JSON records (its `precision` or `device` entry), or '' if none."""
+    result = target / "results" / path.parent.name / f"{path.stem}.json"
+    try:
+        numbers = json.loads(result.read_text())
+    except (OSError, ValueError):
+        return ""
+    found = {str(v) for k, v in numbers.items() if k in ("precision", "device")}
+    found |= {str(v.get("precision")) for v in numbers.values() if isinstance(v, dict) and v.get("precision")}
+    return "; ".join(sorted(found))
+
+
+def time_table(rows, total, hardware):
+    """The per-notebook time table (Markdown) printed at the end of a run and kept in results/run_times.md."""
+    lines = [f"Machine: {hardware}. Total: {total:.0f} s ({total / 60:.1f} min) for {len(rows)} notebook(s).", "",
+             "| notebook | status | seconds | precision recorded |", "|---|---|---|---|"]
+    lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {seconds:.0f} | {precision} |"
+              for name, ok, seconds, precision in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_all(paths, repo=REPO, keep_times=False):
+    """Run notebooks one after another, one progress line each, going on past failures; print a time table (kept in
+    results/run_times.md when `keep_times`: a run of every notebook); returns the exit status."""
     smoke = smoke_mode()
     if smoke:
         print("SMOKE=1: smoke mode; executed notebooks, figures and results land under .smoke/, not in place.")
-    failures = []
+    target = repo / ".smoke" if smoke else repo
+    failures, rows = [], []
     start_all = time.perf_counter()
     for k, path in enumerate(paths, 1):
         name = path.relative_to(repo)
         print(f"[{k}/{len(paths)}] {name} ...", flush=True)
         start = time.perf_counter()
         error = run(path, repo, smoke)
-        print(f"[{k}/{len(paths)}] {name}: {'ok' if error is None else f'FAILED at {error}'} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        seconds = time.perf_counter() - start
+        print(f"[{k}/{len(paths)}] {name}: {'ok' if error is None else f'FAILED at {error}'} ({seconds:.0f} s)",
+              flush=True)
+        rows.append((name, error is None, seconds, recorded_precision(path, target) if error is None else ""))
         if error:
             failures.append(name)
-    print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {time.perf_counter() - start_all:.0f} s")
+    total = time.perf_counter() - start_all
+    print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {total:.0f} s")
     for name in failures:
         print(f"  failed: {name}")
+    table = time_table(rows, total, hardware())
+    print(table)
+    if keep_times:
+        (target / "results").mkdir(parents=True, exist_ok=True)
+        (target / "results" / "run_times.md").write_text(
+            f"# Notebook run times (`make all`, {time.strftime('%Y-%m-%d %H:%M')})\n\n" + table)
     return 1 if failures else 0
 
 
+def hardware():
+    """CPU model, thread count and GPU of this machine, as helpers.hardware() reports it (in a subprocess)."""
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", "import helpers; print(helpers.hardware())"], cwd=REPO,
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
 if __name__ == "__main__":
-    sys.exit(run_all(notebooks(sys.argv[1:])))
+    sys.exit(run_all(notebooks(sys.argv[1:]), keep_times=not sys.argv[1:]))
