@@ -53,7 +53,13 @@ SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
 OUTPUT_ROOT = Path(os.environ.get("NOTEBOOK_OUTPUT_ROOT") or (REPO / ".smoke" if SMOKE else REPO))
 PROGRESS_BARS = os.environ.get("PROGRESS_BARS", "1") != "0"  # the notebook runners turn bars off: reports keep summaries
 PRECISIONS = ("float32", "mixed")  # fit's `precision`: mixed = bfloat16 autocast on CPU / bf16 or fp16 on GPU
-ASSIGNMENTS = ("handin1_numpy_mlp", "handin2_pytorch_cnn", "hw1_mlp_cifar10", "a3_cnn_catdog", "a3_feedforward")
+ASSIGNMENTS = {  # notebooks/<assignment>/, in the order they are run and reported: (report title, spec file)
+    "handin1_numpy_mlp": ("Hand-in 1: a NumPy neural network on MNIST", "handin1_numpy_mlp_mnist.md"),
+    "handin2_pytorch_cnn": ("Hand-in 2: PyTorch and CNNs on MNIST", "handin2_pytorch_cnn_mnist.md"),
+    "hw1_mlp_cifar10": ("Homework 1: MLPs, optimization and CNNs (MNIST, CIFAR-10)", "hw1_mlp_optim_cifar10.md"),
+    "a3_cnn_catdog": ("A3: convolutional networks, cat vs dog on CIFAR-10", "adl_a3_cnn_resnet_catdog.md"),
+    "a3_feedforward": ("A3: feedforward networks on MNIST", "adl_a3_feedforward_mnist.md"),
+}
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -671,8 +677,14 @@ def current_assignment(assignment=None):
         raise ValueError(f"Cannot tell the assignment from the working folder {Path.cwd()}, so figures and results "
                          f"would have nowhere to go: start the kernel in notebooks/<assignment>/ (Jupyter does when "
                          f"the notebook lives there; in Colab `%cd <repo>/notebooks/<assignment>`), or pass "
-                         f"assignment= one of {ASSIGNMENTS}.")
+                         f"assignment= one of {tuple(ASSIGNMENTS)}.")
     return name
+
+
+def notebook_paths(assignment, repo=None):
+    """An assignment's notebooks in reading order: by name (the spec's numbering), bonus parts last."""
+    folder = Path(repo or REPO) / "notebooks" / assignment
+    return sorted((p for p in folder.glob("*.ipynb")), key=lambda p: (p.name.startswith("bonus_"), p.name))
 
 
 def _atomic_write(path, write):

@@ -178,10 +178,10 @@ def tiny_repo(tmp_path):
     return tmp_path
 
 
-def notebook(repo, name, *sources):
-    """Write a notebook of code cells into the tiny repository's a3_feedforward folder; returns its path."""
+def notebook(repo, name, *sources, setup=True):
+    """Write a notebook of code cells (after a cell importing helpers) into the tiny repository; returns its path."""
     nb = nbformat.v4.new_notebook()
-    setup = f"import sys; sys.path.insert(0, {str(helpers.REPO)!r}); import helpers"
+    setup = f"import sys; sys.path.insert(0, {str(helpers.REPO)!r}); import helpers" if setup else "import time"
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (setup, *sources)]
     path = repo / "notebooks" / "a3_feedforward" / f"{name}.ipynb"
     nbformat.write(nb, path)
@@ -205,7 +205,7 @@ def test_dead_kernel_is_reported_and_the_run_goes_on(tiny_repo, capsys):
 
 def test_cell_timeout_is_reported_without_colour_codes(tiny_repo, monkeypatch):
     monkeypatch.setenv("NOTEBOOK_CELL_TIMEOUT", "2")
-    slow = notebook(tiny_repo, "slow", "import time; time.sleep(60)")
+    slow = notebook(tiny_repo, "slow", "import time; time.sleep(60)", setup=False)
     error = run_notebooks.run(slow, tiny_repo, smoke=False)
     assert "cell 1" in error and "NOTEBOOK_CELL_TIMEOUT=2" in error
     monkeypatch.delenv("NOTEBOOK_CELL_TIMEOUT")
@@ -320,7 +320,7 @@ def test_saved_files_honour_the_umask_and_nan_is_null(tmp_path, monkeypatch):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(figure.stat().st_mode) == 0o644
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == {"best": [1.0, None], "loss": None}
+    assert json.loads(text) == {"best": [1.0, None], "loss": None, "hardware": helpers.hardware()}
 
 
 def test_banner_says_at_the_start_when_the_assignment_is_unknown(monkeypatch):

@@ -19,13 +19,8 @@ from nbconvert.preprocessors import TagRemovePreprocessor
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "reports"
-TITLES = {
-    "handin1_numpy_mlp": "Hand-in 1: a NumPy neural network on MNIST",
-    "handin2_pytorch_cnn": "Hand-in 2: PyTorch and CNNs on MNIST",
-    "hw1_mlp_cifar10": "Homework 1: MLPs, optimization and CNNs (MNIST, CIFAR-10)",
-    "a3_cnn_catdog": "A3: convolutional networks, cat vs dog on CIFAR-10",
-    "a3_feedforward": "A3: feedforward networks on MNIST",
-}
+sys.path.insert(0, str(REPO))
+import helpers  # noqa: E402  (the assignment list, titles and notebook order)
 HIDE_CODE = {"a3_feedforward"}  # its spec wants a report without code (the code goes in the zip)
 COMPACT = {"a3_feedforward"}  # its spec limits the report to 8 pages: no page breaks, smaller figures
 # cells tagged "report-hide-output" (code listings, per-epoch logs) keep their outputs in the notebook, not the PDF
@@ -85,7 +80,7 @@ def title_cell(assignment, names):
     seconds = sum(r.get("notebook_seconds", 0) for r in results.values())
     hardware = next((r["hardware"] for r in results.values() if "hardware" in r), None)
     devices = sorted({str(r["device"]) for r in results.values() if "device" in r})
-    lines = [f"# {TITLES.get(assignment, assignment)}", "",
+    lines = [f"# {helpers.ASSIGNMENTS[assignment][0]}", "",
              f"Report generated {datetime.date.today().isoformat()} from the notebooks executed in full mode.", "",
              f"- Hardware: {hardware or ', '.join(devices) or 'see each notebook'}",
              f"- Total run time of the notebooks: {seconds / 60:.1f} min", ""]
@@ -120,8 +115,7 @@ def appendix_cells(assignment, notebooks):
 
 def combined_notebook(assignment):
     """One notebook: title page, every exercise notebook in order (outputs kept), and the code appendix if wanted."""
-    folder = REPO / "notebooks" / assignment
-    paths = sorted(folder.glob("*.ipynb"), key=lambda p: (p.name.startswith("bonus_"), p.name))
+    paths = helpers.notebook_paths(assignment, REPO)
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     nb.cells.append(title_cell(assignment, [p.stem for p in paths]))
@@ -187,7 +181,7 @@ def main(selection):
     """Build the reports of the selected (default: all) assignments that have notebooks."""
     OUT.mkdir(exist_ok=True)
     chosen = {Path(a).parent.name if a.endswith(".ipynb") else a for a in selection}
-    assignments = [a for a in TITLES if (not chosen or a in chosen) and any((REPO / "notebooks" / a).glob("*.ipynb"))]
+    assignments = [a for a in helpers.ASSIGNMENTS if (not chosen or a in chosen) and any((REPO / "notebooks" / a).glob("*.ipynb"))]
     for assignment in assignments:
         pdf = build(assignment)
         print(f"{assignment}: {pdf.relative_to(REPO) if pdf else 'HTML only'}, {assignment}_code.zip", flush=True)

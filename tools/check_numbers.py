@@ -13,11 +13,10 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+import helpers  # noqa: E402  (the assignments and their spec files)
 SPECS = REPO.parent / "shared" / "specs"
 DATA_README = REPO.parent / "shared" / "data" / "README.txt"  # the offline data's own description
-SPEC_FILES = {"handin1_numpy_mlp": "handin1_numpy_mlp_mnist.md", "handin2_pytorch_cnn": "handin2_pytorch_cnn_mnist.md",
-              "hw1_mlp_cifar10": "hw1_mlp_optim_cifar10.md", "a3_cnn_catdog": "adl_a3_cnn_resnet_catdog.md",
-              "a3_feedforward": "adl_a3_feedforward_mnist.md"}
 # a number with a decimal point, or a whole number followed by %, s (seconds) or × (not 3×3, a kernel size)
 NUMBER = re.compile(r"(?<![\w.\-])(\d+(?:,\d{3})*\.\d+|\d+(?:,\d{3})*(?=\s?(?:%|s\b|×(?!\s?\d))))")
 APPROXIMATE = re.compile(r"(?:about|around|roughly|approximately|~|≈)\s*$", re.IGNORECASE)
@@ -51,7 +50,7 @@ def run_text(nb):
 
 def spec_text(assignment):
     """The assignment's spec (empty when ../shared/specs is not beside the repository)."""
-    path = SPECS / SPEC_FILES.get(assignment, "")
+    path = SPECS / helpers.ASSIGNMENTS.get(assignment, ("", ""))[1]
     return path.read_text() if path.is_file() else ""
 
 

@@ -3,10 +3,12 @@
 Usage: python tools/results_table.py
 """
 import json
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ORDER = ["handin1_numpy_mlp", "handin2_pytorch_cnn", "hw1_mlp_cifar10", "a3_cnn_catdog", "a3_feedforward"]
+sys.path.insert(0, str(REPO))
+from helpers import ASSIGNMENTS  # noqa: E402
 TARGETS = {  # (notebook, key): what the spec or the issue asks for
     ("ex2_linear_model", "test_accuracy"): "spec > 90 %, ours ≥ 92 %",
     ("ex3_multilayer", "test_accuracy"): "spec ≈ 98 %, ours ≥ 98.0 %",
@@ -57,7 +59,7 @@ def main():
              "the numbers each notebook recorded in its last full-mode run. Accuracies are in percent, times in",
              "seconds. 'Spec / target' shows the spec's own reported number (hw1) or the accuracy floor asked for.",
              "'n/a' marks a value that was NaN or infinite (stored as null in the JSON).", ""]
-    for assignment in ORDER:
+    for assignment in ASSIGNMENTS:
         files = sorted((REPO / "results" / assignment).glob("*.json"))
         if not files:
             continue

@@ -24,6 +24,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+import helpers  # noqa: E402  (the assignment list and the notebook order)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OUTPUT_DIRS = ("figures", "results", "checkpoints")
 KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT")  # set for each notebook's kernel
@@ -31,8 +33,7 @@ KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT")  # set for each 
 
 def notebooks(selection):
     """The notebooks to run, in reading order: all of them, or those of the named assignments / paths."""
-    every = sorted((p for p in (REPO / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts),
-                   key=lambda p: (p.parent.name, p.name.startswith("bonus_"), p.name))  # bonus parts come last
+    every = [path for assignment in helpers.ASSIGNMENTS for path in helpers.notebook_paths(assignment)]
     if not selection:
         return every
     chosen = []
@@ -224,21 +225,13 @@ def run_all(paths, repo=REPO, keep_times=False):
     print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {total:.0f} s")
     for name in failures:
         print(f"  failed: {name}")
-    table = time_table(rows, total, hardware())
+    table = time_table(rows, total, helpers.hardware())
     print(table)
     if keep_times:
         (target / "results").mkdir(parents=True, exist_ok=True)
         (target / "results" / "run_times.md").write_text(
             f"# Notebook run times (`make all`, {time.strftime('%Y-%m-%d %H:%M')})\n\n" + table)
     return 1 if failures else 0
-
-
-def hardware():
-    """CPU model, thread count and GPU of this machine, as helpers.hardware() reports it (in a subprocess)."""
-    import subprocess
-    done = subprocess.run([sys.executable, "-c", "import helpers; print(helpers.hardware())"], cwd=REPO,
-                          capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":
