@@ -21,10 +21,13 @@ class TwoLayerNet(nn.Module):
 
 def train_model(seed, train, test, val=None, hidden=HIDDEN, batch_size=BATCH_SIZE, lr=LEARNING_RATE, epochs=EPOCHS,
                 progress=True):
-    """Build a TwoLayerNet from `seed` (weights, shuffling) and train it with Adam; returns (model, history)."""
+    """Build a TwoLayerNet from `seed` (weights, shuffling) and train it with Adam; returns (model, history).
+
+    Adam runs as PyTorch's fused kernel: the same update rule, 1.8x faster here (benchmarks/README.md, fused Adam).
+    """
     helpers.seed_everything(seed)
     model = TwoLayerNet(hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # same update, one kernel: benchmarks/
     history = helpers.fit(model, train, test, val=val, epochs=epochs, optimizer=optimizer, batch_size=batch_size,
                           seed=seed, progress=progress)
     return model, history

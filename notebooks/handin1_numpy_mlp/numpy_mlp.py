@@ -122,22 +122,31 @@ def train_model(x_train, y_train, layer_sizes, iterations, learning_rate, batch_
     """Train with mini-batches for `iterations` steps; returns (params, history).
 
     Every k-th iteration (and the last) history records the cost and accuracy of the current mini-batch and, when
-    test data are given, of the test set; plus the iteration numbers and the training seconds (evaluation excluded).
+    test data are given, of the test set; plus the iteration numbers and the training seconds (evaluation excluded):
+    `seconds` in total and `epoch_seconds` per complete pass over the mini-batches (for `helpers.median_epoch_seconds`;
+    when no pass completes, the one partial pass scaled to a whole pass).
     """
     rng = np.random.default_rng(seed)
     params = initialize(layer_sizes, seed, x_train.dtype) if params is None else params
     state = init_optimizer(params)
     history = {"iteration": [], "train_costs": [], "train_accuracy": [], "test_costs": [], "test_accuracy": []}
     seconds, batches = 0.0, []
+    epoch_seconds, this_epoch, n_batches = [], 0.0, 0
     for it in range(1, iterations + 1):
         if not batches:
             batches = random_mini_batches(x_train, y_train, batch_size, rng)[::-1]
+            n_batches = len(batches)
         xb, yb = batches.pop()
         start = time.perf_counter()
         zs, acts = forward_pass(params, xb, activation)
         grads = backward_pass(params, zs, acts, yb, activation)
         update_parameters(params, grads, learning_rate, method, state)
-        seconds += time.perf_counter() - start
+        step = time.perf_counter() - start
+        seconds += step
+        this_epoch += step
+        if not batches:  # a complete pass over the training set
+            epoch_seconds.append(this_epoch)
+            this_epoch = 0.0
         if it % k and it != iterations:
             continue
         cost = compute_cost(zs[-1], yb)
@@ -151,7 +160,11 @@ def train_model(x_train, y_train, layer_sizes, iterations, learning_rate, batch_
             _, accuracy, test_cost = predict(params, x_test, y_test, activation)
             history["test_costs"].append(test_cost)
             history["test_accuracy"].append(accuracy)
+    if not epoch_seconds:  # not one complete pass: the partial pass, scaled to a whole one
+        done = n_batches - len(batches)
+        epoch_seconds.append(this_epoch * n_batches / done if done else 0.0)
     history["seconds"] = seconds
+    history["epoch_seconds"] = epoch_seconds
     return params, history
 
 
