@@ -105,7 +105,8 @@ def appendix_cells(assignment, notebooks):
     cells = [nbformat.v4.new_markdown_cell(PAGE_BREAK + "\n\n# Appendix: code")]
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code"  # discussions are prose, shown above
+                             and DISCUSSION_TAG not in c.metadata.get("tags", []))
         cells.append(nbformat.v4.new_markdown_cell(f"## `{path.name}`\n\n```python\n{code}\n```"))
     for module in [REPO / "helpers.py", *modules_of(assignment)]:
         cells.append(nbformat.v4.new_markdown_cell(f"## `{module.relative_to(REPO)}`\n\n```python\n"
