@@ -33,10 +33,13 @@ COMPACT_CSS = """<style>
 body { font-size: 9px; line-height: 1.3; }
 .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li { margin-bottom: 0.3em; }
 .jp-OutputArea-output pre { font-size: 8px; }
-.jp-OutputArea-output img { max-width: 68% !important; display: block; margin: 0 auto; }
+.jp-OutputArea-output img { max-width: 52% !important; display: block; margin: 0 auto; }
 .jp-Cell { padding-top: 1px !important; padding-bottom: 1px !important; }
 .jp-RenderedHTMLCommon h1 { font-size: 14px !important; margin: 8px 0 4px !important; }
 .jp-RenderedHTMLCommon h2 { font-size: 11.5px !important; margin: 6px 0 3px !important; }
+table { page-break-inside: auto !important; } tr { page-break-inside: avoid; }
+.jp-OutputArea-child, .jp-OutputArea-output, .jp-OutputArea { break-inside: auto !important; }
+.jp-OutputArea-output img { break-inside: avoid; }
 </style>"""
 CSS = """<style>
 @page { size: A4; margin: 14mm 12mm; }
