@@ -254,7 +254,7 @@ def test_save_and_record_write_where_expected(tmp_path, monkeypatch):
     path = helpers.save_figure(fig, "curve", assignment="a3_feedforward")
     assert path == tmp_path / "figures" / "a3_feedforward" / "curve.png" and path.read_bytes()[:4] == b"\x89PNG"
     path = helpers.record_result("task1", assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3))
-    assert json.loads(path.read_text()) == {"acc": 98.5, "n": 3}
+    assert json.loads(path.read_text()) == {"acc": 98.5, "n": 3, "hardware": helpers.hardware()}
     assert sorted(p.name for p in path.parent.iterdir()) == ["task1.json"]  # no temporary file left behind
     with pytest.raises(ValueError, match="Cannot tell the assignment"):
         helpers.record_result("x", acc=1.0)
