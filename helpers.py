@@ -3,7 +3,7 @@
 Data are loaded once into float32 tensors and batched by indexing; every PyTorch notebook trains with `fit`.
 `SMOKE=1` in the environment switches notebooks to a quick check whose figures and results go to `.smoke/`.
 """
-import gzip
+import functools
 import json
 import logging
 import math
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 
+@functools.cache
 def _cpu_flags():
     """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
     try:
@@ -27,10 +28,11 @@ def _cpu_flags():
 
 
 def _choose_openblas_kernel():
-    """Use OpenBLAS's AVX-512 (SkylakeX) kernels on AVX-512 CPUs: 2x faster float32 NumPy matmul than Haswell's here.
+    """Use OpenBLAS's AVX-512 (SkylakeX) kernels on AVX-512 CPUs instead of the generic 'Haswell' ones.
 
-    Runs before NumPy is first imported. It replaces the generic 'Haswell' choice (which OpenBLAS also makes for
-    AMD Zen 4, and which this machine presets); set KEEP_OPENBLAS_CORETYPE=1 to keep your own setting.
+    Measured in benchmarks/README.md ("OpenBLAS kernel"): 2.5x the float32 GFLOP/s on a 2048² matmul, no change at
+    hand-in 1's small batch-64 matmuls. Runs before NumPy is first imported; it replaces only the 'Haswell' choice
+    (which OpenBLAS also makes for AMD Zen 4 and which this machine presets); KEEP_OPENBLAS_CORETYPE=1 keeps yours.
     """
     if os.environ.get("KEEP_OPENBLAS_CORETYPE") == "1" or os.environ.get("OPENBLAS_CORETYPE", "Haswell") != "Haswell":
         return
@@ -100,13 +102,36 @@ def hardware():
     return f"{device.type.upper()} {cpu}, {torch.get_num_threads()} threads"
 
 
-def banner():
-    """Print the run mode, device and library versions at the top of a notebook; fail early outside an assignment."""
+_RUN = {"notebook": None, "start": time.perf_counter()}  # set by banner(): which notebook runs, since when
+
+
+def notebook_name():
+    """The running notebook's file name without .ipynb, or None: from NOTEBOOK_PATH (set by `make` and pytest),
+    Jupyter's JPY_SESSION_NAME, or VS Code's __vsc_ipynb_file__."""
+    path = os.environ.get("NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME")
+    if not path:
+        try:
+            path = get_ipython().user_ns.get("__vsc_ipynb_file__")  # noqa: F821 (defined inside IPython only)
+        except NameError:
+            path = None
+    return Path(path).stem if path and str(path).endswith(".ipynb") else None
+
+
+def banner(notebook=None):
+    """Start a notebook: note its name and start time (record_result adds them), print the run mode, device and
+    library versions, and fail early when it is not in an assignment folder or its name cannot be told.
+
+    `notebook` names it where the front end does not say (Colab: `helpers.banner("task2_seeds")`)."""
+    _RUN.update(notebook=notebook or notebook_name(), start=time.perf_counter())
+    if _RUN["notebook"] is None:
+        raise ValueError("Cannot tell which notebook this is (its results file is named after it): this front end "
+                         "sets neither NOTEBOOK_PATH nor JPY_SESSION_NAME. Fix: call helpers.banner(\"<notebook name>\"),"
+                         " e.g. helpers.banner(\"task2_seeds\").")
     if SMOKE:
         print("*** SMOKE MODE (SMOKE=1): tiny data, 1-2 epochs; figures and results go to .smoke/, not the report ***")
     else:
         print("Full mode: the numbers below are the ones the report uses.")
-    print(f"Device: {get_device()} | {hardware()} | torch {torch.__version__} | numpy {np.__version__}")
+    print(f"{_RUN['notebook']} | {hardware()} | torch {torch.__version__} | numpy {np.__version__}")
     current_assignment()  # a notebook that cannot tell where its figures go says so now, not after training
 
 
@@ -154,76 +179,56 @@ def _download(dataset_class, root, layout):
                            f"relative path counts from the repository root {REPO}).") from e
 
 
-def _read_idx(path, magic, item_shape):
-    """Read one MNIST idx file (plain or .gz) into a uint8 array, checking its header against its length."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise ValueError(f"Corrupt or truncated MNIST file {path}: {e}. Replace it with a fresh copy.") from e
-    header = 4 * (2 + len(item_shape))
-    dims = np.frombuffer(raw[:header], dtype=">u4") if len(raw) >= header else []
-    count = int(dims[1]) if len(dims) else 0
-    expected = header + count * int(np.prod(item_shape))
-    if len(dims) == 0 or dims[0] != magic or len(raw) != expected:
-        raise ValueError(f"Corrupt or truncated MNIST file {path}: {len(raw)} bytes, expected {expected} "
-                         f"for the {count} items its header announces. Replace it with a fresh copy.")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(count, *item_shape)
-
-
-def _find(folder, name):
-    """The plain or gzipped file `name` in `folder`, or None."""
-    for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.exists():
-            return candidate
-    return None
+def _mnist_error(raw, exception):
+    """The error naming the MNIST file torchvision could not read (checked one by one with torchvision's reader)."""
+    from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+    for name in (n for names in MNIST_FILES.values() for n in names):
+        try:
+            read_sn3_pascalvincent_tensor(str(raw / name), strict=True)
+        except Exception as e:  # a short file fails torchvision's size check or its reshape
+            return ValueError(f"Corrupt or truncated MNIST file {raw / name}: {type(e).__name__}: {e}. "
+                              "Replace it with a fresh copy.")
+    return exception
 
 
 def load_mnist(root=None):
-    """MNIST as float32 tensors in [0, 1] of shape (N, 1, 28, 28) and int64 labels: x_train, y_train, x_test, y_test."""
+    """MNIST as float32 tensors in [0, 1] of shape (N, 1, 28, 28) and int64 labels: x_train, y_train, x_test, y_test.
+
+    Read once through torchvision's MNIST class (its `.data` and `.targets`); a missing, truncated or mismatched file
+    is named in the error.
+    """
+    import torchvision
     root, can_download = data_root(root)
     raw = root / "MNIST" / "raw"
-    if can_download and not all(_find(raw, n) for f in MNIST_FILES.values() for n in f):
-        import torchvision
+    names = [n for pair in MNIST_FILES.values() for n in pair]
+    if can_download and not all((raw / n).exists() for n in names):
         _download(torchvision.datasets.MNIST, root, "MNIST/raw/ (torchvision's layout)")
+    for name in names:
+        if not (raw / name).exists() and (raw / f"{name}.gz").exists():
+            raise FileNotFoundError(f"Only {raw / name}.gz is there: torchvision reads the un-gzipped file. Fix: "
+                                    f"gunzip -k {raw / name}.gz (or point DATA_ROOT at a copy that has both).")
+        if not (raw / name).exists():
+            raise _missing(raw / name, can_download)
     out = []
-    for images, labels in MNIST_FILES.values():
-        paths = [_find(raw, images), _find(raw, labels)]
-        for name, path in zip((images, labels), paths):
-            if path is None:
-                raise _missing(raw / name, can_download)
-        x = _read_idx(paths[0], 2051, (28, 28))
-        y = _read_idx(paths[1], 2049, ())
-        if len(x) != len(y):
-            raise ValueError(f"Corrupt MNIST files: {paths[0]} holds {len(x)} images but {paths[1]} {len(y)} labels. "
-                             "Replace them with fresh copies.")
-        out += [torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1), torch.from_numpy(y.astype(np.int64))]
+    for train, (images, labels) in zip((True, False), MNIST_FILES.values()):
+        try:
+            dataset = torchvision.datasets.MNIST(root, train=train, download=False)
+        except Exception as e:
+            raise _mnist_error(raw, e) from e
+        if len(dataset.data) != len(dataset.targets):
+            raise ValueError(f"Corrupt MNIST files: {raw / images} holds {len(dataset.data)} images but "
+                             f"{raw / labels} {len(dataset.targets)} labels. Replace them with fresh copies.")
+        out += [dataset.data.float().div_(255).unsqueeze(1), dataset.targets.long()]
     return tuple(out)
-
-
-def _read_cifar_batch(path):
-    """One CIFAR-10 pickle batch as (uint8 images (N, 3, 32, 32), int64 labels)."""
-    try:
-        with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-        data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except Exception as e:  # a truncated pickle raises EOFError, UnpicklingError, KeyError or ValueError
-        raise ValueError(f"Corrupt or truncated CIFAR-10 file {path}: {type(e).__name__}: {e}. "
-                         "Replace it with a fresh copy.") from e
-    if len(data) != len(labels):
-        raise ValueError(f"Corrupt CIFAR-10 file {path}: {len(data)} images but {len(labels)} labels.")
-    return data, labels
 
 
 def _cifar10_folder(root=None):
     """The folder holding CIFAR-10's python batches (downloaded first where allowed); names any missing file."""
+    import torchvision
     root, can_download = data_root(root)
     folder = root / "cifar-10-batches-py"
     every = [*CIFAR_FILES["train"], *CIFAR_FILES["test"], "batches.meta"]
     if can_download and not all((folder / n).exists() for n in every):
-        import torchvision
         _download(torchvision.datasets.CIFAR10, root, "cifar-10-batches-py/ (torchvision's layout)")
     for name in every:
         if not (folder / name).exists():
@@ -248,33 +253,9 @@ def _class_indices(classes):
     return keep
 
 
-def load_cifar10(root=None, classes=None):
-    """CIFAR-10 as float32 (N, 3, 32, 32) in [0, 1] and int64 labels: x_train, y_train, x_test, y_test, class_names.
-
-    `classes` (names or indices) keeps only those classes, relabelled 0..k-1 in the order given;
-    the returned class_names then say which label is which.
-    """
-    keep = None if classes is None else _class_indices(classes)
-    folder = _cifar10_folder(root)
-    out = []
-    for names in CIFAR_FILES.values():
-        parts = [_read_cifar_batch(folder / name) for name in names]
-        x = np.concatenate([p[0] for p in parts])
-        y = np.concatenate([p[1] for p in parts])
-        out += [torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y)]
-    names = list(CIFAR10_CLASSES)
-    if keep is not None:
-        lookup = torch.full((10,), -1, dtype=torch.int64)
-        lookup[keep] = torch.arange(len(keep))
-        for i in (0, 2):
-            mask = lookup[out[i + 1]] >= 0
-            out[i], out[i + 1] = out[i][mask], lookup[out[i + 1][mask]]
-        names = [CIFAR10_CLASSES[k] for k in keep]
-    return (*out, names)
-
-
 def cifar10_dataset(train, transform=None, root=None):
-    """torchvision's CIFAR10 dataset (train or test split) with the same clear errors as `load_cifar10`.
+    """torchvision's CIFAR10 dataset (train or test split) that accepts the offline rebuild; names a missing or
+    unreadable batch file.
 
     It skips torchvision's md5 check (the offline copy is a rebuild, see its README) but not the file checks.
     """
@@ -290,11 +271,48 @@ def cifar10_dataset(train, transform=None, root=None):
 
     folder = _cifar10_folder(root)
     try:
-        return OfflineCIFAR10(folder.parent, train=train, download=False, transform=transform)
-    except Exception:  # find the unreadable file and say which it is
-        for name in CIFAR_FILES["train" if train else "test"]:
-            _read_cifar_batch(folder / name)
-        raise
+        dataset = OfflineCIFAR10(folder.parent, train=train, download=False, transform=transform)
+    except Exception as e:  # torchvision does not say which batch it could not read: find it
+        bad = next((n for n in CIFAR_FILES["train" if train else "test"] if not _unpickles(folder / n)), "?")
+        raise ValueError(f"Corrupt or truncated CIFAR-10 file {folder / bad}: {type(e).__name__}: {e}. "
+                         "Replace it with a fresh copy.") from e
+    if len(dataset.data) != len(dataset.targets):
+        raise ValueError(f"Corrupt CIFAR-10 files in {folder}: {len(dataset.data)} images but "
+                         f"{len(dataset.targets)} labels. Replace them with fresh copies.")
+    return dataset
+
+
+def _unpickles(path):
+    """Whether the pickle at `path` loads (to name the unreadable CIFAR-10 batch in an error)."""
+    try:
+        with open(path, "rb") as f:
+            pickle.load(f, encoding="latin1")
+        return True
+    except Exception:
+        return False
+
+
+def load_cifar10(root=None, classes=None):
+    """CIFAR-10 as float32 (N, 3, 32, 32) in [0, 1] and int64 labels: x_train, y_train, x_test, y_test, class_names.
+
+    Read once through torchvision's CIFAR10 class (`cifar10_dataset`). `classes` (names or indices) keeps only those
+    classes, relabelled 0..k-1 in the order given; the returned class_names then say which label is which.
+    """
+    keep = None if classes is None else _class_indices(classes)
+    out = []
+    for train in (True, False):
+        dataset = cifar10_dataset(train, root=root)
+        out += [torch.from_numpy(dataset.data).permute(0, 3, 1, 2).float().div_(255).contiguous(),
+                torch.as_tensor(dataset.targets, dtype=torch.int64)]
+    names = list(CIFAR10_CLASSES)
+    if keep is not None:
+        lookup = torch.full((10,), -1, dtype=torch.int64)
+        lookup[keep] = torch.arange(len(keep))
+        for i in (0, 2):
+            mask = lookup[out[i + 1]] >= 0
+            out[i], out[i + 1] = out[i][mask], lookup[out[i + 1][mask]]
+        names = [CIFAR10_CLASSES[k] for k in keep]
+    return (*out, names)
 
 
 def train_val_split(x, y, n_val, seed):
@@ -378,7 +396,10 @@ def _cpu_has_bf16():
 
 def autocast_dtype(precision, device):
     """The autocast dtype of `precision` on `device`: None for 'float32'; for 'mixed', bfloat16 on a CPU with native
-    bfloat16 and on GPUs that support it, float16 on older GPUs, None (float32) elsewhere."""
+    bfloat16 and on GPUs that support it, float16 on older GPUs, None (float32) elsewhere.
+
+    Where 'mixed' is used, benchmarks/README.md ("Float32 against mixed precision") shows the same accuracy and the
+    speed-up ("Training throughput, one change at a time")."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
     if precision == "float32":
@@ -399,7 +420,8 @@ def _autocast(device, dtype):
 
 
 def _eval_batch_size(device):
-    """Evaluation batch: large on a GPU; 128 on a CPU, where a batch's activations must stay in cache (benchmarks/)."""
+    """Evaluation batch: large on a GPU; 128 on a CPU, where a batch's activations stay in cache (benchmarks/README.md,
+    "Training throughput, one change at a time")."""
     return 2000 if device.type == "cuda" else 128
 
 
@@ -457,12 +479,25 @@ def predict(model, x, loss="ce", batch_size=None, precision="float32"):
     return torch.cat(preds).cpu()
 
 
-def train_step(model, xb, yb, optimizer, loss="ce", dtype=None, scaler=None):
-    """One optimizer step on a batch under autocast `dtype` (None: float32): returns the batch's loss and correct count.
+def predict_probabilities(model, x, loss="ce", batch_size=None, precision="float32"):
+    """Class probabilities (N, classes) of `model` for x as a CPU tensor: softmax of the logits, or for 'bce' the
+    sigmoid of the one logit as two columns (class 0, class 1)."""
+    outs = []
+    for _, out in _eval_outputs(model, x, batch_size, precision):
+        if loss == "bce":
+            p1 = torch.sigmoid(out.reshape(-1))
+            outs.append(torch.stack([1 - p1, p1], 1))
+        else:
+            outs.append(out.softmax(1))
+    return torch.cat(outs).cpu()
+
+
+def train_step(model, xb, yb, optimizer, loss="ce", precision="float32", scaler=None):
+    """One optimizer step on a batch at `precision` (see `autocast_dtype`): returns the batch's loss and correct count.
 
     `xb` must already be in the model's memory format; `scaler` is a GradScaler for float16. The benchmarks time this.
     """
-    with _autocast(xb.device, dtype):
+    with _autocast(xb.device, autocast_dtype(precision, xb.device)):
         out = model(xb)
     batch_loss, batch_correct = _loss_and_correct(out.float(), yb, loss)
     optimizer.zero_grad(set_to_none=True)
@@ -476,82 +511,84 @@ def train_step(model, xb, yb, optimizer, loss="ce", dtype=None, scaler=None):
     return batch_loss.detach(), batch_correct
 
 
+def _compiled(model, compile):
+    """`torch.compile(model)` when asked (3B's CNN_C: benchmarks/README.md, "torch.compile"), else the model itself."""
+    if not compile:
+        return model
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # a CPU-only warning about CUDA
+    return torch.compile(model)
+
+
+def _grad_scaler(precision, device):
+    """A GradScaler where `precision` means float16 (older GPUs), else None."""
+    return torch.amp.GradScaler(device.type) if autocast_dtype(precision, device) == torch.float16 else None
+
+
+def _stop_on_nan(batch_losses, epoch, optimizer, history):
+    """Raise FloatingPointError naming the first non-finite batch loss of an epoch, with the history so far."""
+    finite = torch.isfinite(batch_losses)
+    if bool(finite.all()):
+        return
+    bad = int((~finite).nonzero()[0])
+    error = FloatingPointError(f"Loss became {batch_losses[bad].item()} at epoch {epoch}, batch {bad + 1} of "
+                               f"{len(batch_losses)}: training stopped. Try a lower learning rate (now "
+                               f"{optimizer.param_groups[0]['lr']}) or check the inputs for NaN/inf. The history of "
+                               "the completed epochs is in this error's .history.")
+    error.history = history
+    raise error
+
+
 def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=None, seed=None, progress=True,
         on_batch=None, eval_train=False, augment=None, precision="float32", compile=False):
     """Train `model` with mini-batches of the (x, y) tensors `train`; evaluate on `test` (and `val`) after each epoch.
 
-    Returns a history dict: train_costs, test_costs, train_accuracy, test_accuracy (percent; train values are the
-    mean over the epoch's mini-batches), val_costs/val_accuracy when `val` is given, epoch_seconds (training only),
-    seconds (total, evaluation included), device, epochs, batch_size, learning_rate.
-    `on_batch(step)` is called after each optimizer step (e.g. to record gradients). With `eval_train=True` the
-    whole training set is also evaluated after each epoch in eval mode (dropout off): train_eval_costs/accuracy.
-    `augment(x_batch, generator)` transforms each training batch (e.g. `flip_and_crop`), drawing from fit's generator.
-    `precision="mixed"` trains and evaluates under autocast (see `autocast_dtype`; float16 adds a gradient scaler);
-    `compile=True` trains through `torch.compile(model)` (compiled once per input shape and train/eval mode).
+    Returns a history: per-epoch curves train_costs, train_accuracy (mean over the epoch's mini-batches),
+    test_costs, test_accuracy (percent), val_* when `val` is given, train_eval_* with `eval_train=True` (the whole
+    training set evaluated in eval mode), epoch_seconds (training only); and `run`, the settings: device,
+    precision (as used), epochs, batch_size, learning_rate, seconds (total, evaluation included).
+    `on_batch(step)` is called after each optimizer step; `augment(x_batch, generator)` transforms each training batch
+    (e.g. `flip_and_crop`) drawing from fit's seeded generator; `precision="mixed"` trains and evaluates under
+    autocast (`autocast_dtype`); `compile=True` trains through `torch.compile`.
     """
     epochs, batch_size = _check_positive_int("epochs", epochs), _check_positive_int("batch_size", batch_size)
-    for name, pair in (("train", train), ("test", test), ("val", val)):
-        if pair is not None:
-            _check_pair(name, pair)
+    sets = {"train_eval": train} if eval_train else {}
+    sets.update({"test": test} if val is None else {"val": val, "test": test})
+    for name, pair in (("train", train), *sets.items()):
+        _check_pair(name, pair)
     device, memory_format = get_device(), _memory_format(model)
-    dtype = autocast_dtype(precision, device)
-    scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
-    if compile:  # Inductor's C++ toolchain warns about a missing CUDA runtime on CPU-only machines: not a problem
-        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-    run_model = torch.compile(model) if compile else model
     model.to(device, memory_format=memory_format)
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, ()))
+    run_model, scaler = _compiled(model, compile), _grad_scaler(precision, device)
+    seed = int(torch.randint(0, 2**62, ())) if seed is None else seed
     torch.manual_seed(seed)  # dropout masks
     generator = torch.Generator(device=device).manual_seed(seed)  # shuffling
     x_train, y_train = (t.to(device) for t in train)
-    sets = {"test": test} if val is None else {"val": val, "test": test}
-    if eval_train:
-        sets = {"train_eval": (x_train, y_train), **sets}
-    history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
-    history["epoch_seconds"] = []
-    n_batches = -(-len(x_train) // batch_size)
-    bar = tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS))
-    start_all = time.perf_counter()
+    history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")} | {"epoch_seconds": []}
+    n_batches, step, start_all = -(-len(x_train) // batch_size), 0, time.perf_counter()
     model.train()
-    step = 0
-    for epoch in bar:
+    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS)):
         start = time.perf_counter()
-        batch_losses = torch.empty(n_batches, device=device)
-        batch_accuracies = torch.empty(n_batches, device=device)
+        losses, accuracies = torch.empty(n_batches, device=device), torch.empty(n_batches, device=device)
         for i, (xb, yb) in enumerate(batches(x_train, y_train, batch_size, generator)):
-            if augment is not None:
-                xb = augment(xb, generator)
-            batch_loss, batch_correct = train_step(run_model, _prepare(xb, memory_format), yb, optimizer, loss, dtype,
-                                                   scaler)
-            batch_losses[i] = batch_loss
-            batch_accuracies[i] = batch_correct / len(yb)
-            step += 1
+            xb = _prepare(xb if augment is None else augment(xb, generator), memory_format)
+            batch_loss, batch_correct = train_step(run_model, xb, yb, optimizer, loss, precision, scaler)
+            losses[i], accuracies[i], step = batch_loss, batch_correct / len(yb), step + 1
             if on_batch is not None:
                 on_batch(step)
-        finite = torch.isfinite(batch_losses)
-        if not bool(finite.all()):
-            bad = int((~finite).nonzero()[0])
-            error = FloatingPointError(f"Loss became {batch_losses[bad].item()} at epoch {epoch}, batch {bad + 1} of "
-                                       f"{n_batches}: training stopped. Try a lower learning rate (now "
-                                       f"{optimizer.param_groups[0]['lr']}) or check the inputs for NaN/inf. The "
-                                       "history of the completed epochs is in this error's .history.")
-            error.history = history
-            raise error
+        _stop_on_nan(losses, epoch, optimizer, history)
         history["epoch_seconds"].append(time.perf_counter() - start)
-        history["train_costs"].append(batch_losses.mean().item())
-        history["train_accuracy"].append(100.0 * batch_accuracies.mean().item())
+        history["train_costs"].append(losses.mean().item())
+        history["train_accuracy"].append(100.0 * accuracies.mean().item())
         for name, (x, y) in sets.items():
             cost, acc = evaluate(run_model, x, y, loss, precision=precision)
             history[f"{name}_costs"].append(cost)
             history[f"{name}_accuracy"].append(acc)
-        bar.set_postfix(train_cost=f"{history['train_costs'][-1]:.4f}", test_acc=f"{history['test_accuracy'][-1]:.2f}%")
-    history.update(seconds=time.perf_counter() - start_all, device=f"{device}, {precision_label(dtype)}",
-                   precision=precision_label(dtype), epochs=epochs, batch_size=batch_size,
-                   learning_rate=optimizer.param_groups[0]["lr"])
+    history["run"] = dict(device=device.type, precision=precision_label(autocast_dtype(precision, device)),
+                          epochs=epochs, batch_size=batch_size, learning_rate=optimizer.param_groups[0]["lr"],
+                          seconds=time.perf_counter() - start_all)
     if progress:
-        print(f"{epochs} epochs in {history['seconds']:.1f} s on {history['device']}: train acc {history['train_accuracy'][-1]:.2f}%"
-              f", test acc {history['test_accuracy'][-1]:.2f}%, test cost {history['test_costs'][-1]:.4f}")
+        print(f"{epochs} epochs in {history['run']['seconds']:.1f} s ({device.type}, {history['run']['precision']}): "
+              f"train acc {history['train_accuracy'][-1]:.2f}%, test acc {history['test_accuracy'][-1]:.2f}%, "
+              f"test cost {history['test_costs'][-1]:.4f}")
     return history
 
 
@@ -601,9 +638,10 @@ def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_acc
 
 def plot_history(title, history, xlabel="Epoch"):
     """`training_curve_plot` of a history returned by `fit` (validation curves included when present)."""
+    run = history["run"]
     return training_curve_plot(title, history["train_costs"], history["test_costs"], history["train_accuracy"],
-                               history["test_accuracy"], history["batch_size"], history["learning_rate"],
-                               epochs=history["epochs"], seconds=history["seconds"], device=history["device"],
+                               history["test_accuracy"], run["batch_size"], run["learning_rate"], epochs=run["epochs"],
+                               seconds=run["seconds"], device=f"{run['device']}, {run['precision']}",
                                xlabel=xlabel, val_costs=history.get("val_costs"),
                                val_accuracy=history.get("val_accuracy"))
 
@@ -669,6 +707,54 @@ def show_misclassified(x, y_true, y_pred, class_names, n=10, one_per_class=False
                       suptitle=f"{len(chosen)} of {len(wrong)} misclassified test images")
 
 
+def misclassified_indices(y_true, y_pred, true_class=None, predicted_class=None):
+    """Indices (a list, in test-set order) of the misclassified samples, optionally of one true and/or predicted class."""
+    y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
+    keep = y_true != y_pred
+    if true_class is not None:
+        keep &= y_true == true_class
+    if predicted_class is not None:
+        keep &= y_pred == predicted_class
+    return keep.nonzero().flatten().tolist()
+
+
+def misclassified_viewer(x, y_true, probabilities, class_names, per_page=10):
+    """An ipywidgets viewer of misclassified images: pick a true and a predicted class (or "any"), page through them,
+    each titled with both labels and the predicted probabilities; returns the widget (display it in Jupyter).
+
+    `probabilities` (N, classes) are the model's softmax outputs, e.g. from `predict_probabilities`."""
+    import ipywidgets as widgets
+    from IPython.display import display
+    probabilities = torch.as_tensor(probabilities)
+    y_true, y_pred = torch.as_tensor(y_true), probabilities.argmax(1)
+    choices = [("any", None)] + [(name, i) for i, name in enumerate(class_names)]
+    true_box = widgets.Dropdown(options=choices, description="true")
+    pred_box = widgets.Dropdown(options=choices, description="predicted")
+    page = widgets.IntSlider(min=0, max=0, description="page")
+    out = widgets.Output()
+
+    def draw(*_):
+        chosen = misclassified_indices(y_true, y_pred, true_box.value, pred_box.value)
+        page.max = max(0, (len(chosen) - 1) // per_page)
+        shown = chosen[page.value * per_page:(page.value + 1) * per_page]
+        out.clear_output(wait=True)
+        with out:
+            if not shown:
+                print("no misclassified image with these labels")
+                return
+            titles = [f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}\n"
+                      f"p={probabilities[i, y_pred[i]]:.2f} (true {probabilities[i, y_true[i]]:.2f})" for i in shown]
+            fig = image_grid(x[shown], titles, ncols=min(5, len(shown)), size=1.9,
+                             suptitle=f"page {page.value + 1} of {page.max + 1}: {len(chosen)} images")
+            display(fig)
+            plt.close(fig)
+
+    for box in (true_box, pred_box, page):
+        box.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox([true_box, pred_box, page]), out])
+
+
 # ----------------------------------------------------------------------------------------------------- saving
 def current_assignment(assignment=None):
     """The assignment whose figures/results are being written: the argument, else the notebook's folder name."""
@@ -728,12 +814,17 @@ def _plain(value):
     raise TypeError(f"record_result takes numbers, strings, lists and dicts, not {type(value).__name__}: {value!r}")
 
 
-def record_result(name, assignment=None, **numbers):
-    """Write the numbers a notebook reports to results/<assignment>/<name>.json (under .smoke/ in smoke mode).
+def record_result(assignment=None, **numbers):
+    """Write the numbers a notebook reports to results/<assignment>/<notebook>.json (under .smoke/ in smoke mode).
 
-    NaN and infinite values are written as null (valid JSON); `hardware` (see `hardware()`) is added unless given."""
-    path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{name}.json"
+    Adds `hardware` (see `hardware()`) unless given, and `notebook_seconds` (time since `banner()`). NaN and infinite
+    values are written as null (valid JSON)."""
+    if _RUN["notebook"] is None:
+        raise ValueError("record_result does not know which notebook runs: call helpers.banner() first (the setup "
+                         "cell does).")
+    path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{_RUN['notebook']}.json"
     numbers.setdefault("hardware", hardware())
+    numbers.setdefault("notebook_seconds", time.perf_counter() - _RUN["start"])
     text = json.dumps(_plain(numbers), indent=2, sort_keys=True, allow_nan=False) + "\n"
     return _atomic_write(path, lambda f: f.write(text.encode()))
 
@@ -755,22 +846,26 @@ def load_result(name, assignment):
 
 
 def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log scale)"),
-                      right=("test_accuracy", "Test accuracy (%)"), dotted=None, ylim_right=None):
-    """Two panels comparing several runs epoch by epoch; `histories` maps a label to a `fit` history (or its lists).
+                      right=("test_accuracy", "Test accuracy (%)"), dotted=None, ylim_right=None, x=None,
+                      xlabel="Epoch", log=(True, False)):
+    """Two panels comparing several runs; `histories` maps a label to a `fit` history (or any dict of lists).
 
-    `dotted=(left_key, right_key)` adds a dotted companion curve per run in each panel (e.g. test cost, train accuracy).
+    `left`/`right` are (key, y label); `dotted=(left_key, right_key)` adds a dotted companion curve per run in each
+    panel (e.g. test cost, train accuracy); `x` is the key of the x values (e.g. "iteration"; default epochs 1..n)
+    labelled `xlabel`; `log` says which panel has a log-scale y axis. Returns the figure.
     """
     fig, axs = plt.subplots(1, 2, figsize=(13, 4.5))
     for label, h in histories.items():
-        epochs = range(1, len(h[left[0]]) + 1)
-        line, = axs[0].plot(epochs, h[left[0]], marker=".", label=label)
-        axs[1].plot(epochs, h[right[0]], marker=".", color=line.get_color(), label=label)
+        xs = h[x] if x else range(1, len(h[left[0]]) + 1)
+        marker = "." if len(xs) <= 60 else None
+        line, = axs[0].plot(xs, h[left[0]], marker=marker, label=label)
+        axs[1].plot(xs, h[right[0]], marker=marker, color=line.get_color(), label=label)
         if dotted:
-            axs[0].plot(epochs, h[dotted[0]], ":", color=line.get_color())
-            axs[1].plot(epochs, h[dotted[1]], ":", color=line.get_color())
-    axs[0].set_yscale("log")
-    for ax, (_, ylabel) in zip(axs, (left, right)):
-        ax.set_xlabel("Epoch")
+            axs[0].plot(xs, h[dotted[0]], ":", color=line.get_color())
+            axs[1].plot(xs, h[dotted[1]], ":", color=line.get_color())
+    for ax, (_, ylabel), logy in zip(axs, (left, right), log):
+        ax.set_yscale("log" if logy else "linear")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -780,6 +875,16 @@ def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def markdown_table(headers, rows):
+    """A Markdown table (a string for `discuss`) with `headers` and one row per sequence of cells in `rows`."""
+    lines = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"markdown_table: row {list(row)!r} has {len(row)} cells for {len(headers)} headers.")
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------ discussions

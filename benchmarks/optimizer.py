@@ -42,8 +42,7 @@ def step_function(make, shape, batch, loss, precision, fused):
     x = helpers._prepare(torch.randn(batch, *shape, device=device), memory_format)
     y = torch.randint(0, 2 if loss == "bce" else 10, (batch,), device=device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
-    dtype = helpers.autocast_dtype(precision, device)
-    return lambda: helpers.train_step(model, x, y, optimizer, loss, dtype)
+    return lambda: helpers.train_step(model, x, y, optimizer, loss, precision)
 
 
 def main():

@@ -54,7 +54,7 @@ def run(make, data, options, seed, setup):
                     compile=setup.endswith("compile"), optimizer=torch.optim.Adam(model.parameters(), lr=lr),
                     **options)
     return dict(final_test_accuracy=h["test_accuracy"][-1], best_test_accuracy=max(h["test_accuracy"]),
-                train_seconds=sum(h["epoch_seconds"]), seconds=h["seconds"], precision=h["precision"],
+                train_seconds=sum(h["epoch_seconds"]), seconds=h["run"]["seconds"], precision=h["run"]["precision"],
                 n_test=len(test[1]))
 
 

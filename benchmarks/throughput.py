@@ -88,12 +88,11 @@ def train_step_factory(model, shape, batch, loss, memory_format=None, precision=
     device = helpers.get_device()
     memory_format = helpers._memory_format(model) if memory_format is None else memory_format
     model.to(device, memory_format=memory_format).train()
-    dtype = helpers.autocast_dtype(precision, device)
     run_model = torch.compile(model) if compile else model
     x = helpers._prepare(torch.randn(batch, *shape, device=device), memory_format)
     y = torch.randint(0, 2 if loss == "bce" else 10, (batch,), device=device)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    return lambda: helpers.train_step(run_model, x, y, opt, loss, dtype)[0]
+    return lambda: helpers.train_step(run_model, x, y, opt, loss, precision)[0]
 
 
 def training_flops(model, shape, loss):

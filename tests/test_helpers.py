@@ -123,7 +123,7 @@ def test_both_losses_train_above_chance(loss):
     chance = 50.0 if loss == "bce" else 100.0 / 3
     assert history["test_accuracy"][-1] > chance + 30
     assert history["train_costs"][-1] < history["train_costs"][0]
-    assert len(history["test_costs"]) == 3 and history["epochs"] == 3 and history["batch_size"] == 32
+    assert len(history["test_costs"]) == 3 and history["run"]["epochs"] == 3 and history["run"]["batch_size"] == 32
 
 
 def test_validation_curves_and_mode_restored():
@@ -175,7 +175,7 @@ def test_mixed_precision_trains_keeps_float32_weights_and_says_so():
     history = helpers.fit(model, (x[:180], y[:180]), (x[180:], y[180:]), epochs=4, batch_size=30, seed=0,
                           optimizer=torch.optim.Adam(model.parameters(), 2e-2), progress=False, precision="mixed")
     expected = helpers.precision_label(helpers.autocast_dtype("mixed", helpers.get_device()))
-    assert history["precision"] == expected and expected in history["device"]
+    assert history["run"]["precision"] == expected and history["run"]["device"] == helpers.get_device().type
     assert history["test_accuracy"][-1] > 100 / 3 + 30
     assert all(p.dtype == torch.float32 for p in model.parameters())
     loss, acc = helpers.evaluate(model, x[180:], y[180:], precision="mixed")
@@ -253,13 +253,20 @@ def test_save_and_record_write_where_expected(tmp_path, monkeypatch):
     fig = helpers.training_curve_plot("t", [1, 0.5], [1, 0.6], [50, 80], [45, 78], 64, 0.1)
     path = helpers.save_figure(fig, "curve", assignment="a3_feedforward")
     assert path == tmp_path / "figures" / "a3_feedforward" / "curve.png" and path.read_bytes()[:4] == b"\x89PNG"
-    path = helpers.record_result("task1", assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3))
-    assert json.loads(path.read_text()) == {"acc": 98.5, "n": 3, "hardware": helpers.hardware()}
+    monkeypatch.setitem(helpers._RUN, "notebook", "task1")
+    monkeypatch.setitem(helpers._RUN, "start", helpers.time.perf_counter() - 5)
+    path = helpers.record_result(assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3))
+    written = json.loads(path.read_text())
+    assert 5 <= written.pop("notebook_seconds") < 60
+    assert written == {"acc": 98.5, "n": 3, "hardware": helpers.hardware()}
     assert sorted(p.name for p in path.parent.iterdir()) == ["task1.json"]  # no temporary file left behind
     with pytest.raises(ValueError, match="Cannot tell the assignment"):
-        helpers.record_result("x", acc=1.0)
+        helpers.record_result(acc=1.0)
     with pytest.raises(TypeError, match="record_result takes"):
-        helpers.record_result("x", assignment="a3_feedforward", model=object())
+        helpers.record_result(assignment="a3_feedforward", model=object())
+    monkeypatch.setitem(helpers._RUN, "notebook", None)
+    with pytest.raises(ValueError, match="call helpers.banner"):
+        helpers.record_result(assignment="a3_feedforward", acc=1.0)
 
 
 def test_smoke_mode_leaves_committed_outputs_untouched(tmp_path):
@@ -270,10 +277,11 @@ def test_smoke_mode_leaves_committed_outputs_untouched(tmp_path):
     folder.mkdir()
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import helpers, matplotlib.pyplot as plt;"
             "print(helpers.save_figure(plt.figure(), '_unit_test'));"
-            "print(helpers.record_result('_unit_test', x=1))")
-    env = dict(os.environ, SMOKE="1", MPLBACKEND="Agg")
+            "helpers.banner(); print(helpers.record_result(x=1))")
+    env = dict(os.environ, SMOKE="1", MPLBACKEND="Agg", NOTEBOOK_PATH=str(folder / "_unit_test.ipynb"))
     out = subprocess.run([sys.executable, "-c", code, str(helpers.REPO)], cwd=folder, env=env, capture_output=True,
                          text=True, check=True).stdout.split()
+    out = [p for p in out if p.endswith((".png", ".json"))]
     try:
         assert all(Path(p).is_relative_to(helpers.REPO / ".smoke") for p in out) and len(out) == 2
         assert not (helpers.REPO / "figures" / "a3_feedforward" / "_unit_test.png").exists()
@@ -345,3 +353,67 @@ def test_predict_with_the_binary_loss_thresholds_the_logit():
     assert helpers.predict(model, x, loss="bce").tolist() == [1, 0, 1]
     loss, accuracy = helpers.evaluate(model, x, torch.tensor([1, 0, 0]), loss="bce")
     assert accuracy == pytest.approx(200 / 3) and loss > 0
+
+
+# ------------------------------------------------------------------------------ viewer, tables, notebook identity
+def test_misclassified_indices_select_by_true_and_predicted_class():
+    y_true = torch.tensor([0, 1, 2, 1, 0, 2, 1])
+    y_pred = torch.tensor([0, 2, 2, 0, 1, 1, 2])
+    assert helpers.misclassified_indices(y_true, y_pred) == [1, 3, 4, 5, 6]
+    assert helpers.misclassified_indices(y_true, y_pred, true_class=1) == [1, 3, 6]
+    assert helpers.misclassified_indices(y_true, y_pred, true_class=1, predicted_class=2) == [1, 6]
+    assert helpers.misclassified_indices(y_true, y_pred, predicted_class=0) == [3]
+    assert helpers.misclassified_indices(y_true, y_pred, true_class=2, predicted_class=0) == []
+
+
+def test_misclassified_viewer_pages_through_the_chosen_cell(monkeypatch):
+    shown = []
+    monkeypatch.setattr(helpers, "image_grid", lambda images, titles, **kw: shown.append(titles) or
+                        matplotlib.pyplot.figure())
+    y_true = torch.arange(30) % 3
+    probabilities = torch.nn.functional.one_hot((y_true + 1) % 3, 3).float() * 0.8 + 0.1  # every image wrong
+    probabilities[::2] = torch.nn.functional.one_hot(y_true[::2], 3).float()  # even images right
+    viewer = helpers.misclassified_viewer(torch.rand(30, 1, 4, 4), y_true, probabilities, ["a", "b", "c"], per_page=2)
+    true_box, predicted_box, page = viewer.children[0].children
+    assert len(shown[-1]) == 2 and page.max == 7  # 15 odd images, 2 per page
+    true_box.value = 1  # odd images with true class b: 1, 7, 13, 19, 25 -> predicted c
+    assert page.max == 2 and shown[-1][0].startswith("b → c") and "p=0.90" in shown[-1][0]
+    page.value = 2
+    assert len(shown[-1]) == 1
+    predicted_box.value = 0
+    assert page.max == 0  # no image of class b predicted as a
+
+
+def test_predict_probabilities_sum_to_one_and_agree_with_predict():
+    x, y = blobs()
+    model = tiny_model()
+    probabilities = helpers.predict_probabilities(model, x)
+    assert probabilities.shape == (len(x), 3) and torch.allclose(probabilities.sum(1), torch.ones(len(x)))
+    assert torch.equal(probabilities.argmax(1), helpers.predict(model, x))
+    binary = helpers.predict_probabilities(tiny_model(1), x, loss="bce")
+    assert binary.shape == (len(x), 2) and torch.equal(binary.argmax(1), helpers.predict(tiny_model(1), x, loss="bce"))
+
+
+def test_markdown_table_and_its_error():
+    assert helpers.markdown_table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+    with pytest.raises(ValueError, match="has 1 cells for 2 headers"):
+        helpers.markdown_table(["a", "b"], [[1]])
+
+
+def test_compare_runs_plot_takes_an_x_key_and_log_axes():
+    runs = {"sgd": {"iteration": [50, 100, 150], "test_costs": [1.0, 0.5, 0.3], "test_accuracy": [80, 90, 95]}}
+    fig = helpers.compare_runs_plot(runs, "t", left=("test_costs", "cost"), x="iteration", xlabel="Iteration",
+                                    log=(False, True))
+    assert list(fig.axes[0].lines[0].get_xdata()) == [50, 100, 150] and fig.axes[0].get_xlabel() == "Iteration"
+    assert fig.axes[0].get_yscale() == "linear" and fig.axes[1].get_yscale() == "log"
+
+
+def test_notebook_name_from_the_runners_and_jupyter(monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("NOTEBOOK_PATH", "/x/notebooks/a3_feedforward/task2_seeds.ipynb")
+    assert helpers.notebook_name() == "task2_seeds"
+    monkeypatch.delenv("NOTEBOOK_PATH")
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/hw1_mlp_cifar10/p1a_mlp.ipynb")
+    assert helpers.notebook_name() == "p1a_mlp"
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    assert helpers.notebook_name() is None

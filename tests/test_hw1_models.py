@@ -26,7 +26,7 @@ def test_cnn_parameter_counts_match_the_spec():
     assert hw1_models.CNN_C()(torch.rand(2, 3, 32, 32)).shape == (2, 10)
 
 
-def test_resnet18_without_weights_falls_back_and_says_so(tmp_path, monkeypatch):
+def test_resnet18_without_weights_falls_back_and_says_so(tmp_path, monkeypatch, capsys):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network in this test")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
@@ -35,5 +35,7 @@ def test_resnet18_without_weights_falls_back_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "load_state_dict_from_url", offline, raising=False)
     model, note, pretrained = hw1_models.resnet18_for_cifar(pretrained=True)
     assert pretrained is False
-    assert "NOT available" in note and hw1_models.RESNET18_FILE in note and str(tmp_path) in note
+    assert "not available" in note and hw1_models.RESNET18_FILE in note
+    assert str(tmp_path) not in note and "\n" not in note  # one clean sentence: no absolute path, no traceback
+    assert capsys.readouterr() == ("", "")  # nothing printed
     assert model.fc.out_features == 10 and model(torch.rand(2, 3, 32, 32)).shape == (2, 10)

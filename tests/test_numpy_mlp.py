@@ -89,3 +89,47 @@ def test_pytorch_mlp_loads_numpy_weights_transposed():
     with torch.no_grad():
         logits = model(torch.from_numpy(x).view(5, 1, 28, 28)).numpy()
     assert np.allclose(logits, zs[-1], atol=1e-5)
+
+
+def update_vs_torch(method, learning_rate, steps=6, **ours_kwargs):
+    """Largest relative difference between how far our update (with `ours_kwargs`) and torch.optim (momentum 0.9,
+    Adam betas (0.9, 0.999)) move every parameter in `steps` steps, from the same parameters and the same gradients."""
+    rng = np.random.default_rng(5)
+    start = nm.initialize([6, 5, 3], seed=4, dtype=np.float64)
+    gradients = [[(rng.standard_normal(W.shape), rng.standard_normal(b.shape)) for W, b in start] for _ in range(steps)]
+    ours = [(W.copy(), b.copy()) for W, b in start]
+    state = nm.init_optimizer(ours)
+    tensors = [torch.tensor(p, requires_grad=True) for pair in start for p in pair]
+    reference = (torch.optim.SGD(tensors, lr=learning_rate, momentum=0.9) if method == "momentum" else
+                 torch.optim.Adam(tensors, lr=learning_rate, betas=(0.9, 0.999), eps=1e-8))
+    for grads in gradients:
+        nm.update_parameters(ours, grads, learning_rate, method, state, **ours_kwargs)
+        for tensor, g in zip(tensors, [g for pair in grads for g in pair]):
+            tensor.grad = torch.from_numpy(g)
+        reference.step()
+    theirs = [(tensors[2 * i].detach().numpy(), tensors[2 * i + 1].detach().numpy()) for i in range(len(start))]
+    moved = lambda params: [(W - W0, b - b0) for (W, b), (W0, b0) in zip(params, start)]
+    return nm.max_relative_error(moved(ours), moved(theirs))
+
+
+@pytest.mark.parametrize("method,lr", [("momentum", 0.01), ("adam", 1e-3)])
+def test_momentum_and_adam_match_torch_optim(method, lr):
+    assert update_vs_torch(method, lr) < 1e-10  # update_parameters' defaults are torch's momentum 0.9 / Adam betas
+
+
+@pytest.mark.parametrize("method,lr,wrong", [("momentum", 0.01, {"beta1": 0.8}), ("adam", 1e-3, {"beta1": 0.8}),
+                                             ("adam", 1e-3, {"beta2": 0.99}), ("adam", 1e-3, {"eps": 1e-2})])
+def test_a_wrong_optimizer_setting_is_caught(method, lr, wrong):
+    assert update_vs_torch(method, lr, **wrong) > 1e-3
+
+
+def test_a_wrong_update_formula_is_caught(monkeypatch):
+    # momentum in the "EMA" form m = beta m + (1 - beta) g is a different (ten times smaller) step than torch's
+    original = nm.update_parameters
+
+    def ema_momentum(params, grads, learning_rate, method="sgd", state=None, **kwargs):
+        if method != "momentum":
+            return original(params, grads, learning_rate, method, state, **kwargs)
+        return original(params, [(0.1 * dW, 0.1 * db) for dW, db in grads], learning_rate, method, state, **kwargs)
+    monkeypatch.setattr(nm, "update_parameters", ema_momentum)
+    assert update_vs_torch("momentum", 0.01) > 0.5

@@ -76,7 +76,7 @@ def write_cifar(root, per_batch=20):
 
 
 def test_synthetic_mnist_loads(tmp_path):
-    write_mnist(tmp_path, gz=True)
+    write_mnist(tmp_path)
     x_train, y_train, x_test, y_test = helpers.load_mnist(tmp_path)
     assert x_train.shape == (20, 1, 28, 28) and x_test.shape == (10, 1, 28, 28)
     assert x_train.dtype == torch.float32 and 0 <= x_train.min() and x_train.max() <= 1
@@ -189,7 +189,7 @@ def notebook(repo, name, *sources, setup=True):
 
 
 SAVE = ("import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt\n"
-        "helpers.save_figure(plt.figure(), 'curve'); helpers.record_result('{name}', value={value})")
+        "helpers.banner('{name}'); helpers.save_figure(plt.figure(), 'curve'); helpers.record_result(value={value})")
 
 
 def test_dead_kernel_is_reported_and_the_run_goes_on(tiny_repo, capsys):
@@ -313,17 +313,20 @@ def test_saved_files_honour_the_umask_and_nan_is_null(tmp_path, monkeypatch):
     monkeypatch.setattr(helpers, "OUTPUT_ROOT", tmp_path)
     old = os.umask(0o022)
     try:
-        path = helpers.record_result("r", assignment="a3_feedforward", loss=float("nan"), best=[1.0, float("inf")])
+        monkeypatch.setitem(helpers._RUN, "notebook", "r")
+        path = helpers.record_result(assignment="a3_feedforward", loss=float("nan"), best=[1.0, float("inf")],
+                                     notebook_seconds=1.0)
         figure = helpers.save_figure(matplotlib.pyplot.figure(), "f", assignment="a3_feedforward")
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(figure.stat().st_mode) == 0o644
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text) == {"best": [1.0, None], "loss": None, "hardware": helpers.hardware()}
+    assert json.loads(text) == {"best": [1.0, None], "loss": None, "hardware": helpers.hardware(), "notebook_seconds": 1.0}
 
 
 def test_banner_says_at_the_start_when_the_assignment_is_unknown(monkeypatch):
+    monkeypatch.setenv("NOTEBOOK_PATH", "task1_mnist_classification.ipynb")
     monkeypatch.chdir(helpers.REPO)
     with pytest.raises(ValueError, match="Cannot tell the assignment .* start the kernel in notebooks/<assignment>/"):
         helpers.banner()
@@ -335,16 +338,22 @@ def first_code_cell(path):
     return next(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
 
 
-def test_every_notebook_opens_with_the_same_setup_cell():
+def test_every_notebook_opens_with_the_same_one_line_setup_cell():
     paths = sorted((helpers.REPO / "notebooks").rglob("*.ipynb"))
-    assert len(paths) >= 28 and len({first_code_cell(p) for p in paths}) == 1
+    assert len(paths) >= 28 and {first_code_cell(p) for p in paths} == {"import helpers; helpers.banner()"}
 
 
 def test_a_notebook_copied_out_of_the_repository_says_what_it_needs(tmp_path):
     setup = first_code_cell(helpers.REPO / "notebooks" / "a3_feedforward" / "task1_mnist_classification.ipynb")
-    done = subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, capture_output=True, text=True)
-    assert done.returncode != 0 and "StopIteration" not in done.stderr
-    assert "helpers.py not found" in done.stderr and "notebooks/<assignment>/" in done.stderr
+    env = dict(os.environ, NOTEBOOK_PATH=str(tmp_path / "task1_mnist_classification.ipynb"))
+    done = subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "Cannot tell the assignment" in done.stderr
+    assert "notebooks/<assignment>/" in done.stderr
+    env.pop("NOTEBOOK_PATH")
+    env.pop("JPY_SESSION_NAME", None)
+    done = subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "Cannot tell which notebook this is" in done.stderr
+    assert 'helpers.banner("task2_seeds")' in done.stderr
 
 
 def test_ctrl_c_keeps_the_landed_set_and_the_staged_outputs(tiny_repo, monkeypatch):

@@ -127,9 +127,6 @@ def combined_notebook(assignment):
         part = nbformat.read(path, as_version=4)
         for cell in part.cells:
             if cell.cell_type == "code":
-                # the setup cell is the same everywhere
-                if cell.source.startswith("# Setup (the same in every notebook)"):
-                    cell.source = "import helpers  # setup cell: makes helpers.py importable, prints mode and device"
                 # widget outputs have no static form; a saved figure's returned path is noise in a report
                 cell.outputs = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" not in
                                 o.get("data", {}) and not str(o.get("data", {}).get("text/plain", "")).startswith(

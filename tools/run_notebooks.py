@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402  (the assignment list and the notebook order)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OUTPUT_DIRS = ("figures", "results", "checkpoints")
-KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT")  # set for each notebook's kernel
+KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT", "NOTEBOOK_PATH")  # set for each notebook's kernel
 
 
 def notebooks(selection):
@@ -139,7 +139,8 @@ def run(path, repo=REPO, smoke=None):
                                 resources={"metadata": {"path": str(path.parent)}},
                                 on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
         saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
-        os.environ.update(SMOKE="1" if smoke else "0", PROGRESS_BARS="0", NOTEBOOK_OUTPUT_ROOT=str(staging))
+        os.environ.update(SMOKE="1" if smoke else "0", PROGRESS_BARS="0", NOTEBOOK_OUTPUT_ROOT=str(staging),
+                          NOTEBOOK_PATH=str(path))
         interrupted = None
         try:
             client.execute()

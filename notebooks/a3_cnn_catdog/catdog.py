@@ -1,8 +1,9 @@
-"""A3 cat-vs-dog: the torchvision dataset route, class_extract, the tensor route, and the models myCNN and myResNet.
+"""A3 cat-vs-dog: the torchvision dataset route, class_extract, the tensor route, the models myCNN and myResNet, the
+training recipe questions 2 and 3 share, and the tables and verdicts that compare their runs.
 
-Both models end in one output unit. They return its *logit*; the sigmoid of the spec's last layer is applied by
-`predict_proba` and, inside the loss, by binary_cross_entropy_with_logits (the numerically stable form of
-sigmoid + BCE, identical in value).
+Both models end in one output unit. They return its *logit*; the sigmoid of the spec's last layer is applied inside
+the loss by binary_cross_entropy_with_logits (the numerically stable form of sigmoid + BCE, identical in value) and
+by `helpers.predict_probabilities(..., loss="bce")`.
 """
 import torch
 from torch import nn
@@ -11,6 +12,8 @@ from torch.utils.data import Subset
 import helpers
 
 CLASSES = ["cat", "dog"]  # label 0 = cat, label 1 = dog in the tensor route
+LEARNING_RATE, BATCH_SIZE, EPOCHS = 1e-3, 100, helpers.pick(20, 1)  # the spec's recipe (1 epoch in smoke mode)
+PRECISION = "mixed"  # bfloat16 autocast on this CPU: same accuracy within noise, faster (benchmarks/README.md)
 
 
 def cifar10_datasets(transform):
@@ -95,9 +98,27 @@ class myResNet(nn.Module):
         return self.fc8(self.fc7(h.flatten(1)))
 
 
-def predict_proba(model, x):
-    """p(dog | x): the sigmoid of the model's output unit."""
-    return torch.sigmoid(model(x)).squeeze(1)
+def train_model(model_class, train, test, title, figure, **options):
+    """Build model_class(**options) from seed 0, train it by the recipe above, save its curves: (model, history)."""
+    helpers.seed_everything(0)
+    model = model_class(**options)
+    history = helpers.fit(model, train, test, loss="bce", epochs=EPOCHS, batch_size=BATCH_SIZE, seed=0,
+                          precision=PRECISION, optimizer=torch.optim.Adam(model.parameters(), lr=LEARNING_RATE))
+    helpers.save_figure(helpers.plot_history(title, history), figure)
+    return model, history
+
+
+def recipe(history):
+    """The settings of a run as recorded with its results: epochs, batch size, learning rate, device, precision."""
+    return {k: v for k, v in history["run"].items() if k != "seconds"}
+
+
+def precision_note(which, history):
+    """The closing sentence on the precision `which` (e.g. "both runs") trained at, and what this run used."""
+    return (f"*Precision:* {which} train with `helpers.fit(precision=\"{PRECISION}\")` — bfloat16 autocast where the "
+            f"CPU computes bfloat16 natively, float32 elsewhere; this run used {history['run']['precision']} on "
+            f"{history['run']['device']}. Its speed and accuracy against float32 are measured separately, on their own "
+            "hardware, in `benchmarks/README.md`.")
 
 
 def parameter_table(model):
@@ -115,9 +136,9 @@ def parameter_table(model):
 def parameter_markdown(model):
     """The per-layer parameter table as Markdown (display it with IPython.display.Markdown)."""
     rows = parameter_table(model)
-    text = "| layer | weights | biases | total |\n|---|---|---|---|\n"
-    text += "\n".join(f"| {name} | {w:,} | {b:,} | {t:,} |" for name, w, b, t in rows)
-    return text + f"\n| **total** | | | **{sum(r[3] for r in rows):,}** |"
+    return helpers.markdown_table(["layer", "weights", "biases", "total"],
+                                  [(name, f"{w:,}", f"{b:,}", f"{t:,}") for name, w, b, t in rows]
+                                  + [("**total**", "", "", f"**{sum(r[3] for r in rows):,}**")])
 
 
 def run_summary(history, model):
@@ -132,8 +153,8 @@ def run_summary(history, model):
                 best_test_accuracy=h["test_accuracy"][best], best_epoch=best + 1,
                 final_train_accuracy=h["train_accuracy"][-1], gap=h["train_accuracy"][-1] - h["test_accuracy"][-1],
                 min_test_loss=min(h["test_costs"]), min_test_loss_epoch=lowest + 1, final_test_loss=h["test_costs"][-1],
-                seconds=h["seconds"], median_epoch_seconds=helpers.median_epoch_seconds(h), device=h["device"],
-                precision=h["precision"],
+                seconds=h["run"]["seconds"], median_epoch_seconds=helpers.median_epoch_seconds(h),
+                device=h["run"]["device"], precision=h["run"]["precision"],
                 history={k: h[k] for k in ("train_costs", "test_costs", "train_accuracy", "test_accuracy")})
 
 
@@ -173,12 +194,9 @@ def runs_table(runs, with_parameters=False):
     head = ["network"] + (["parameters"] if with_parameters else []) + [
         "final test acc", "best test acc, in hindsight (epoch)", "final train acc", "train − test gap",
         "test loss min → final", "median epoch (s)"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, s in runs.items():
-        cells = [name] + ([f"{s['parameters']:,}"] if with_parameters else []) + [
-            f"{s['final_test_accuracy']:.2f} %", f"{s['best_test_accuracy']:.2f} % ({s['best_epoch']})",
-            f"{s['final_train_accuracy']:.2f} %", f"{s['gap']:.2f}",
-            f"{s['min_test_loss']:.3f} → {s['final_test_loss']:.3f}",
-            f"{s['median_epoch_seconds']:.2f}" if "median_epoch_seconds" in s else "n/a"]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    rows = [[name] + ([f"{s['parameters']:,}"] if with_parameters else []) + [
+        f"{s['final_test_accuracy']:.2f} %", f"{s['best_test_accuracy']:.2f} % ({s['best_epoch']})",
+        f"{s['final_train_accuracy']:.2f} %", f"{s['gap']:.2f}",
+        f"{s['min_test_loss']:.3f} → {s['final_test_loss']:.3f}",
+        f"{s['median_epoch_seconds']:.2f}" if "median_epoch_seconds" in s else "n/a"] for name, s in runs.items()]
+    return helpers.markdown_table(head, rows)

@@ -7,6 +7,15 @@ import helpers
 HIDDEN, BATCH_SIZE, LEARNING_RATE, EPOCHS = 1024, 128, 1e-3, 20
 
 
+def load_data():
+    """MNIST as x_train, y_train, x_test, y_test (`helpers.load_mnist`): all 60,000 training and 10,000 test images;
+    in smoke mode the first 3,000 training and 1,000 test images."""
+    x_train, y_train, x_test, y_test = helpers.load_mnist()
+    x_train, y_train = helpers.shrink(3000, x_train, y_train)
+    x_test, y_test = helpers.shrink(1000, x_test, y_test)
+    return x_train, y_train, x_test, y_test
+
+
 class TwoLayerNet(nn.Module):
     """x -> z = ReLU(W1 x + b1) -> logits = W2 z + b2 (softmax is inside the cross-entropy loss)."""
 
@@ -20,8 +29,10 @@ class TwoLayerNet(nn.Module):
 
 
 def train_model(seed, train, test, val=None, hidden=HIDDEN, batch_size=BATCH_SIZE, lr=LEARNING_RATE, epochs=EPOCHS,
-                progress=True):
+                progress=True, eval_train=False):
     """Build a TwoLayerNet from `seed` (weights, shuffling) and train it with Adam; returns (model, history).
+
+    `eval_train=True` also evaluates the whole training set after every epoch (history's train_eval_*).
 
     Adam runs as PyTorch's fused kernel: the same update rule, 1.8x faster here (benchmarks/README.md, fused Adam).
     """
@@ -29,5 +40,5 @@ def train_model(seed, train, test, val=None, hidden=HIDDEN, batch_size=BATCH_SIZ
     model = TwoLayerNet(hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # same update, one kernel: benchmarks/
     history = helpers.fit(model, train, test, val=val, epochs=epochs, optimizer=optimizer, batch_size=batch_size,
-                          seed=seed, progress=progress)
+                          seed=seed, progress=progress, eval_train=eval_train)
     return model, history

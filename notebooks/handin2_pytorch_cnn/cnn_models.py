@@ -1,6 +1,34 @@
-"""The PyTorch models of hand-in 2: hand-in 1's MLP, the specified CNN, and a residual CNN (with BN/dropout options)."""
+"""The PyTorch models of hand-in 2: hand-in 1's MLP, the specified CNN, and a residual CNN (with BN/dropout options);
+the data, training setup and small rules the five notebooks share."""
 import torch
 from torch import nn
+
+import helpers
+
+SMOKE_TRAIN_IMAGES = 3000  # smoke mode trains on the first 3000 training images; the test set stays whole
+
+
+# ------------------------------------------------------------------------------------------- data and training
+def load_data():
+    """MNIST as x_train, y_train, x_test, y_test (in smoke mode only the first 3000 training images)."""
+    x_train, y_train, x_test, y_test = helpers.load_mnist()
+    x_train, y_train = helpers.shrink(SMOKE_TRAIN_IMAGES, x_train, y_train)
+    return x_train, y_train, x_test, y_test
+
+
+def seeded(make_model, *args, seed=0, **kwargs):
+    """`make_model(*args, **kwargs)` built right after `helpers.seed_everything(seed)`: the same initial weights."""
+    helpers.seed_everything(seed)
+    return make_model(*args, **kwargs)
+
+
+def train(model, train_set, test_set, optimizer, *, epochs, batch_size, learning_rate):
+    """`helpers.fit` with seed 0 (the same mini-batch order in every exercise) and `optimizer` "SGD" (plain, no
+    momentum) or "Adam" (PyTorch's defaults besides the learning rate); returns the history."""
+    make = {"SGD": lambda params: torch.optim.SGD(params, lr=learning_rate),
+            "Adam": lambda params: torch.optim.Adam(params, lr=learning_rate, fused=True)}[optimizer]
+    return helpers.fit(model, train_set, test_set, epochs=epochs, batch_size=batch_size, seed=0,
+                       optimizer=make(model.parameters()))
 
 
 class MLP(nn.Module):
@@ -194,3 +222,34 @@ def first_misclassified_per_class(y_true, y_pred, n_classes=10):
         if wrong:
             pairs.append(wrong[0])
     return pairs
+
+
+def count_3x3_convs(model):
+    """Number of 3x3 convolutions in a model (the residual CNN's main path; its 1x1 projections are not counted)."""
+    return sum(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) for m in model.modules())
+
+
+# ------------------------------------------------------------------------------------ rules of the discussions
+def same_hardware_as(result, name):
+    """Whether an earlier notebook's recorded `result` ran on this machine's hardware; prints both hardware lines."""
+    same = helpers.same_hardware(result, {"hardware": helpers.hardware()})
+    print(f"{name} ran on: {result.get('hardware', 'hardware not recorded')}; this run: {helpers.hardware()} -> "
+          f"{'same hardware: epoch times comparable' if same else 'epoch times not comparable'}")
+    return same
+
+
+def two_se_lead(accuracy_a, accuracy_b, n):
+    """1 if accuracy a (percent, n test images) is ahead of b beyond two standard errors of the difference, -1 if
+    behind by more, 0 within noise."""
+    limit = helpers.two_se_difference(accuracy_a, accuracy_b, n)
+    return 1 if accuracy_a - accuracy_b > limit else -1 if accuracy_b - accuracy_a > limit else 0
+
+
+def drops(accuracies):
+    """How many times a per-epoch accuracy curve falls from one epoch to the next."""
+    return sum(b < a for a, b in zip(accuracies, accuracies[1:]))
+
+
+def times_text(k):
+    """A count in words: 'zero times', 'once', 'twice', else 'k times'."""
+    return {0: "zero times", 1: "once", 2: "twice"}.get(k, f"{k} times")

@@ -89,31 +89,97 @@ def load_cifar10_normalized(n_val=5000, seed=0):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test), names, (mean, std)
 
 
+OVERFIT_FACTOR = 1.2  # rule of problem 3: a run overfits when its final validation loss exceeds 1.2x its lowest
+
+
+def run_summary(history):
+    """Final, best-validation (early-stopping, 1-based epoch) and validation-loss numbers of a `fit` run with `val`."""
+    val_accuracy, val_loss, test_accuracy = history["val_accuracy"], history["val_costs"], history["test_accuracy"]
+    best = max(range(len(val_accuracy)), key=val_accuracy.__getitem__)  # first epoch of the maximum, like np.argmax
+    low = min(range(len(val_loss)), key=val_loss.__getitem__)
+    return dict(final=test_accuracy[-1], train=history["train_accuracy"][-1], best_val=val_accuracy[best],
+                epoch=best + 1, test_at_best=test_accuracy[best], low_epoch=low + 1, low_loss=val_loss[low],
+                final_loss=val_loss[-1], overfits=val_loss[-1] > OVERFIT_FACTOR * val_loss[low])
+
+
 RESNET18_FILE = "resnet18-f37072fd.pth"  # torchvision's ImageNet weights, ResNet18_Weights.IMAGENET1K_V1
 
 
 def resnet18_for_cifar(pretrained=True):
     """torchvision ResNet18 with a 10-class head; ImageNet weights when obtainable: (model, note, loaded_pretrained).
 
-    Without the weights (no internet and not in torch's hub cache) the model is randomly initialised and the note
-    says which file was looked for and how to provide it.
+    Without the weights (no internet and not in torch's hub cache) the model is randomly initialised; `note` is then
+    one sentence that says so and names the file looked for (no paths, no traceback).
     """
+    import contextlib
+    import io
     import os
     import torch
     import torchvision
-    weights, note = None, "random initialisation (pretrained=False)"
+    model, note = None, "ResNet18 starts from random initialisation (pretrained=False)."
     if pretrained:
-        cached = os.path.join(torch.hub.get_dir(), "checkpoints", RESNET18_FILE)
+        cached = os.path.exists(os.path.join(torch.hub.get_dir(), "checkpoints", RESNET18_FILE))
         try:
-            weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
-            model = torchvision.models.resnet18(weights=weights)
-            note = f"ImageNet weights loaded ({cached})"
+            quiet = io.StringIO()  # torch.hub writes "Downloading: <url> to <path>" and a progress bar
+            with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+                model = torchvision.models.resnet18(weights=torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
+            note = f"ImageNet weights loaded ({RESNET18_FILE})."
         except Exception as e:  # offline: URLError / OSError from the download attempt
-            weights = None
-            note = (f"ImageNet weights NOT available: {type(e).__name__}: {e}. Looked for {cached}. To use them, run "
-                    f"once with internet, or copy {RESNET18_FILE} from download.pytorch.org/models/ into "
-                    f"{os.path.dirname(cached)}. Falling back to random initialisation.")
-    if weights is None:
+            model = None
+            where = (f"{RESNET18_FILE} is in torch's hub cache but could not be loaded ({type(e).__name__})" if cached
+                     else f"{RESNET18_FILE} is not in torch's hub cache and could not be downloaded")
+            note = f"ImageNet weights not available ({where}), so ResNet18 starts from random initialisation."
+    loaded = model is not None
+    if not loaded:
         model = torchvision.models.resnet18(weights=None)
     model.fc = nn.Linear(model.fc.in_features, 10)
-    return model, note, weights is not None
+    return model, note, loaded
+
+
+# ------------------------------------------------------- several seeds per variant (problems 1B, 2A, 2C)
+def mean_curves(runs, keys=("train_costs", "train_accuracy", "test_costs", "test_accuracy")):
+    """Per-epoch mean over seeds of the curves `keys` of several `helpers.fit` histories: a dict of lists that
+    `helpers.compare_runs_plot` takes like a history."""
+    import numpy as np
+    return {key: np.mean([h[key] for h in runs], axis=0).tolist() for key in keys}
+
+
+def add_seed_lines(fig, runs_by_label, keys, axes=None):
+    """Draw every seed's curve as a thin line under the mean curves of a `helpers.compare_runs_plot` figure.
+
+    `runs_by_label` maps each label of the figure to its list of histories, `keys` names the curve of each panel
+    (e.g. ("train_costs", "test_accuracy")); each thin line takes the colour of its label's mean curve."""
+    for ax, key in zip(axes or fig.axes, keys):
+        colours = {line.get_label(): line.get_color() for line in ax.get_lines()}
+        for label, runs in runs_by_label.items():
+            for h in runs:
+                ax.plot(range(1, len(h[key]) + 1), h[key], color=colours[label], lw=0.6, alpha=0.35, zorder=1)
+    return fig
+
+
+def seeds_differ(values_a, values_b):
+    """Whether two variants' means over seeds differ beyond two standard errors of the difference of the means, the
+    seed-to-seed spread: the rule of `helpers.compare_seeds`, as True/False."""
+    import math
+    import helpers
+    (mean_a, sd_a), (mean_b, sd_b) = helpers.mean_sd(values_a), helpers.mean_sd(values_b)
+    return abs(mean_a - mean_b) > 2 * math.sqrt(sd_a ** 2 / len(values_a) + sd_b ** 2 / len(values_b))
+
+
+def seed_ranking(values, digits=2, unit=" points"):
+    """Rank variants by their mean over seeds (highest first); `values` maps a variant to its per-seed numbers.
+
+    Returns (order, one `helpers.compare_seeds` sentence per pair, the leading group: the variants that no other
+    variant is ahead of beyond the seed spread, the pairs (higher, lower) whose means differ beyond it)."""
+    import helpers
+    means = {name: helpers.mean_sd(v)[0] for name, v in values.items()}
+    order = sorted(values, key=means.get, reverse=True)
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+    sentences = [helpers.compare_seeds(a, values[a], b, values[b], digits, unit) for a, b in pairs]
+    real = [(a, b) for a, b in pairs if seeds_differ(values[a], values[b])]
+    return order, sentences, [n for n in order if n not in {b for _, b in real}], real
+
+
+def per_seed_text(values, digits=2):
+    """Per-seed numbers as one table cell: '97.61 / 97.70 / 97.55'."""
+    return " / ".join(f"{v:.{digits}f}" for v in values)
