@@ -909,16 +909,22 @@ def two_se_difference(accuracy_a, accuracy_b, n):
     return 2 * math.hypot(accuracy_se(accuracy_a, n), accuracy_se(accuracy_b, n))
 
 
+def _ranking(name_a, name_b, diff, limit, basis, digits=2, unit=" points", mean=""):
+    """The sentence of a ranking rule: the difference `diff` (a minus b) counts only beyond `limit`."""
+    size, limit_text = f"{abs(diff):.{digits}f}{unit}{mean}", f"{limit:.{digits}f}{unit}"
+    if abs(diff) > limit:
+        high, low = (name_a, name_b) if diff > 0 else (name_b, name_a)
+        return (f"{high} is ahead of {low} by {size}, more than two standard errors of the "
+                f"{basis.format(limit_text)}: a real difference")
+    return (f"{name_a} and {name_b} differ by {size}, within two standard errors of the {basis.format(limit_text)}: "
+            "within noise")
+
+
 def compare_accuracies(name_a, accuracy_a, name_b, accuracy_b, n):
     """A sentence ranking two test accuracies on n images; the rule: a difference counts only beyond two standard
     errors of the difference, otherwise it is called within noise."""
-    diff, limit = accuracy_a - accuracy_b, two_se_difference(accuracy_a, accuracy_b, n)
-    if abs(diff) > limit:
-        high, low = (name_a, name_b) if diff > 0 else (name_b, name_a)
-        return (f"{high} is ahead of {low} by {abs(diff):.2f} points, more than two standard errors of the "
-                f"difference ({limit:.2f} points on {n:,} test images): a real difference")
-    return (f"{name_a} and {name_b} differ by {abs(diff):.2f} points, within two standard errors of the difference "
-            f"({limit:.2f} points on {n:,} test images): within noise")
+    return _ranking(name_a, name_b, accuracy_a - accuracy_b, two_se_difference(accuracy_a, accuracy_b, n),
+                    "difference ({} on " + f"{n:,} test images)")
 
 
 def mean_sd(values):
@@ -933,18 +939,22 @@ def mean_sd_text(values, digits=2, unit=" %"):
     return f"{mean:.{digits}f} ± {sd:.{digits}f}{unit} ({len(values)} runs)"
 
 
+def seed_limit(values_a, values_b):
+    """Two standard errors of the difference of two means over seeds, from the seed-to-seed spread of each."""
+    (_, sd_a), (_, sd_b) = mean_sd(values_a), mean_sd(values_b)
+    return 2 * math.sqrt(sd_a ** 2 / len(values_a) + sd_b ** 2 / len(values_b))
+
+
+def seeds_differ(values_a, values_b):
+    """Whether two variants' means over seeds differ beyond `seed_limit` (the rule of `compare_seeds`)."""
+    return abs(mean_sd(values_a)[0] - mean_sd(values_b)[0]) > seed_limit(values_a, values_b)
+
+
 def compare_seeds(name_a, values_a, name_b, values_b, digits=2, unit=" points"):
     """A sentence ranking two variants by their mean over seeds; the rule: the means differ for real only beyond two
-    standard errors of the difference of means (from the seed-to-seed spread), otherwise within the spread."""
-    (mean_a, sd_a), (mean_b, sd_b) = mean_sd(values_a), mean_sd(values_b)
-    diff = mean_a - mean_b
-    limit = 2 * math.sqrt(sd_a ** 2 / len(values_a) + sd_b ** 2 / len(values_b))
-    if abs(diff) > limit:
-        high, low = (name_a, name_b) if diff > 0 else (name_b, name_a)
-        return (f"{high} is ahead of {low} by {abs(diff):.{digits}f}{unit} on average, more than two standard errors "
-                f"of the difference of the means ({limit:.{digits}f}{unit}, from the seed-to-seed spread)")
-    return (f"the means of {name_a} and {name_b} differ by {abs(diff):.{digits}f}{unit}, within two standard errors "
-            f"of the difference ({limit:.{digits}f}{unit}, from the seed-to-seed spread): within noise")
+    standard errors of the difference of means (`seed_limit`, from the seed-to-seed spread), otherwise within noise."""
+    return _ranking(name_a, name_b, mean_sd(values_a)[0] - mean_sd(values_b)[0], seed_limit(values_a, values_b),
+                    "difference of the means ({}, from the seed-to-seed spread)", digits, unit, " on average")
 
 
 def median_epoch_seconds(history):

@@ -5,8 +5,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import base64
+import io
+
+import matplotlib
 import nbformat
 import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import build_reports  # noqa: E402
@@ -25,7 +32,14 @@ def tiny_repo(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Tiny report\n\nEuler: $e^{i\\pi} + 1 = 0$"),
                 nbformat.v4.new_code_cell("print('the answer is 42')")]
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n"),
+                           nbformat.v4.new_output("display_data", data={
+                               "image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": "<Figure>"})]
     nbformat.write(nb, tmp_path / "notebooks" / "a3_feedforward" / "task1_tiny.ipynb")
     (tmp_path / "notebooks" / "a3_cnn_catdog").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "a3_cnn_catdog" / "q1_tiny.ipynb")
@@ -43,6 +57,12 @@ def test_code_zip_holds_notebooks_modules_and_requirements(tiny_repo):
                              "notebooks/a3_feedforward/task1_tiny.ipynb", "requirements.txt"]
 
 
+def pdf_image_count(pdf):
+    """Number of images embedded in a PDF (poppler's pdfimages -list)."""
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return len(listing.splitlines()) - 2  # two header lines
+
+
 def pdf_pages_and_text(pdf):
     """Page count and text of a PDF, read with poppler's pdfinfo and pdftotext."""
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
@@ -52,8 +72,10 @@ def pdf_pages_and_text(pdf):
 
 @needs_pdf_tools
 def test_tiny_notebook_becomes_a_pdf(tiny_repo):
-    pages, text = pdf_pages_and_text(build_reports.build("a3_cnn_catdog"))
+    pdf = build_reports.build("a3_cnn_catdog")
+    pages, text = pdf_pages_and_text(pdf)
     assert pages == 2  # title page, then the notebook
+    assert pdf_image_count(pdf) >= 1  # the figure
     assert "A3: convolutional networks" in text and "the answer is 42" in text and "print(" in text
     assert "$e^" not in text  # MathJax rendered the formula instead of leaving the TeX source
     pages, text = pdf_pages_and_text(build_reports.build("a3_feedforward"))

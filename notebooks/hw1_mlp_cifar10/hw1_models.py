@@ -157,15 +157,6 @@ def add_seed_lines(fig, runs_by_label, keys, axes=None):
     return fig
 
 
-def seeds_differ(values_a, values_b):
-    """Whether two variants' means over seeds differ beyond two standard errors of the difference of the means, the
-    seed-to-seed spread: the rule of `helpers.compare_seeds`, as True/False."""
-    import math
-    import helpers
-    (mean_a, sd_a), (mean_b, sd_b) = helpers.mean_sd(values_a), helpers.mean_sd(values_b)
-    return abs(mean_a - mean_b) > 2 * math.sqrt(sd_a ** 2 / len(values_a) + sd_b ** 2 / len(values_b))
-
-
 def seed_ranking(values, digits=2, unit=" points"):
     """Rank variants by their mean over seeds (highest first); `values` maps a variant to its per-seed numbers.
 
@@ -176,7 +167,7 @@ def seed_ranking(values, digits=2, unit=" points"):
     order = sorted(values, key=means.get, reverse=True)
     pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
     sentences = [helpers.compare_seeds(a, values[a], b, values[b], digits, unit) for a, b in pairs]
-    real = [(a, b) for a, b in pairs if seeds_differ(values[a], values[b])]
+    real = [(a, b) for a, b in pairs if helpers.seeds_differ(values[a], values[b])]
     return order, sentences, [n for n in order if n not in {b for _, b in real}], real
 
 
