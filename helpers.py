@@ -920,11 +920,11 @@ def _ranking(name_a, name_b, diff, limit, basis, digits=2, unit=" points", mean=
             "within noise")
 
 
-def compare_accuracies(name_a, accuracy_a, name_b, accuracy_b, n):
-    """A sentence ranking two test accuracies on n images; the rule: a difference counts only beyond two standard
-    errors of the difference, otherwise it is called within noise."""
+def compare_accuracies(name_a, accuracy_a, name_b, accuracy_b, n, images="test images"):
+    """A sentence ranking two accuracies measured on n `images`; the rule: a difference counts only beyond two
+    standard errors of the difference, otherwise it is called within noise."""
     return _ranking(name_a, name_b, accuracy_a - accuracy_b, two_se_difference(accuracy_a, accuracy_b, n),
-                    "difference ({} on " + f"{n:,} test images)")
+                    "difference ({} on " + f"{n:,} {images})")
 
 
 def mean_sd(values):

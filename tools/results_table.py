@@ -172,8 +172,10 @@ QUESTIONS = {
          lambda R: "best: hidden {hidden}, lr {learning_rate:g}, batch {batch_size}: e_va {e_va:.4f}".format(
              **R["task4_grid_search"]["best"]), lambda R: "—",
          lambda R: f"{R['task4_grid_search']['n_models']} models compared by validation error"),
-        ("Task 5: t-SNE of inputs and hidden features", "task5_tsne",
-         lambda R: f"{R['task5_tsne']['n_points']:,} points mapped", lambda R: "—", lambda R: "figures"),
+        ("Task 5: t-SNE of inputs and hidden features (linear probe on x and z)", "task5_tsne",
+         lambda R: "probe accuracy: " + "; ".join(f"{k} {v:.2f} %" for k, v in R["task5_tsne"]["probe_accuracy"].items()),
+         lambda R: "—", lambda R: versus("z", R["task5_tsne"]["probe_accuracy"]["z"], "x",
+                                        R["task5_tsne"]["probe_accuracy"]["x"], R["task5_tsne"]["probe_test_images"])),
     ],
 }
 

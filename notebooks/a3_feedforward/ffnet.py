@@ -16,6 +16,12 @@ def load_data():
     return x_train, y_train, x_test, y_test
 
 
+def validation_split(x_all, y_all):
+    """The validation split of tasks 3-5: 10,000 of the training images (500 in smoke mode), drawn with seed 0;
+    returns x_train, y_train, x_val, y_val."""
+    return helpers.train_val_split(x_all, y_all, helpers.pick(10000, 500), seed=0)
+
+
 class TwoLayerNet(nn.Module):
     """x -> z = ReLU(W1 x + b1) -> logits = W2 z + b2 (softmax is inside the cross-entropy loss)."""
 
