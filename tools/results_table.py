@@ -46,9 +46,10 @@ def means(per_seed):
     return "; ".join(f"{name} {helpers.mean_sd_text(v, unit=' %').split(' (')[0]}" for name, v in per_seed.items())
 
 
-def best_run(runs, key="final_test_accuracy"):
-    """(name, run) of the run with the highest `key`."""
-    return max(runs.items(), key=lambda item: item[1][key])
+def top_two(runs, n, key="final_test_accuracy"):
+    """Verdict between the two single runs with the highest `key` (two-standard-error rule on n test images)."""
+    (a, run_a), (b, run_b) = sorted(runs.items(), key=lambda item: -item[1][key])[:2]
+    return "top two: " + versus(a, run_a[key], b, run_b[key], n) + " (one run each)"
 
 
 # question -> (notebook, our number, the spec's number or floor, verdict); each function gets the assignment's results
@@ -133,7 +134,7 @@ QUESTIONS = {
                              for k, v in R["p3b_architectures"]["architectures"].items()),
          lambda R: "spec's runs: " + "; ".join(f"{k.split(' ')[0]} {v['spec_test_accuracy']:.2f} %"
                                                for k, v in R["p3b_architectures"]["architectures"].items()),
-         lambda R: "best: " + best_run(R["p3b_architectures"]["architectures"])[0] + " (one run each)"),
+         lambda R: top_two(R["p3b_architectures"]["architectures"], TEST_10K)),
         ("3C: filters and activation maps", "p3c_features",
          lambda R: f"{R['p3c_features']['filters']} first-layer filters shown", lambda R: "—", lambda R: "figures"),
         ("Bonus: transfer learning (ResNet-18)", "bonus_transfer_learning",
@@ -152,7 +153,7 @@ QUESTIONS = {
                                           for x in (k, v["final_test_accuracy"])], CATDOG_TEST)),
         ("Q3: CNN with skip connections (final test accuracy)", "q3_resnet",
          lambda R: "; ".join(f"{k} {v['final_test_accuracy']:.2f} %" for k, v in R["q3_resnet"]["runs"].items()),
-         lambda R: "—", lambda R: "best: " + best_run(R["q3_resnet"]["runs"])[0] + " (one run each)"),
+         lambda R: "—", lambda R: top_two(R["q3_resnet"]["runs"], CATDOG_TEST)),
         ("Written questions (numbers checked in code)", "written_questions",
          lambda R: f"max error of the checks {R['written_questions']['max_check_error']:.1e}", lambda R: "0",
          lambda R: "checked" if R["written_questions"]["max_check_error"] < 1e-6 else "MISMATCH"),
