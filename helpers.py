@@ -957,6 +957,43 @@ def compare_seeds(name_a, values_a, name_b, values_b, digits=2, unit=" points"):
                     "difference of the means ({}, from the seed-to-seed spread)", digits, unit, " on average")
 
 
+def mean_curves(runs, keys=("train_costs", "train_accuracy", "test_costs", "test_accuracy")):
+    """Per-epoch mean over seeds of the curves `keys` of several `fit` histories: a dict of lists that
+    `compare_runs_plot` takes like a history."""
+    return {key: np.mean([h[key] for h in runs], axis=0).tolist() for key in keys}
+
+
+def add_seed_lines(fig, runs_by_label, keys, axes=None):
+    """Draw every seed's curve as a thin line under the mean curves of a `compare_runs_plot` figure.
+
+    `runs_by_label` maps each label of the figure to its list of histories, `keys` names the curve of each panel
+    (e.g. ("train_costs", "test_accuracy")); each thin line takes the colour of its label's mean curve."""
+    for ax, key in zip(axes or fig.axes, keys):
+        colours = {line.get_label(): line.get_color() for line in ax.get_lines()}
+        for label, runs in runs_by_label.items():
+            for h in runs:
+                ax.plot(range(1, len(h[key]) + 1), h[key], color=colours[label], lw=0.6, alpha=0.35, zorder=1)
+    return fig
+
+
+def seed_ranking(values, digits=2, unit=" points"):
+    """Rank variants by their mean over seeds (highest first); `values` maps a variant to its per-seed numbers.
+
+    Returns (order, one `compare_seeds` sentence per pair, the leading group: the variants that no other
+    variant is ahead of beyond the seed spread, the pairs (higher, lower) whose means differ beyond it)."""
+    means = {name: mean_sd(v)[0] for name, v in values.items()}
+    order = sorted(values, key=means.get, reverse=True)
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+    sentences = [compare_seeds(a, values[a], b, values[b], digits, unit) for a, b in pairs]
+    real = [(a, b) for a, b in pairs if seeds_differ(values[a], values[b])]
+    return order, sentences, [n for n in order if n not in {b for _, b in real}], real
+
+
+def per_seed_text(values, digits=2):
+    """Per-seed numbers as one table cell: '97.61 / 97.70 / 97.55'."""
+    return " / ".join(f"{v:.{digits}f}" for v in values)
+
+
 def median_epoch_seconds(history):
     """The median time of one training epoch in a `fit` history (robust to one stalled epoch)."""
     return statistics.median(history["epoch_seconds"])

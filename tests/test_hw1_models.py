@@ -26,6 +26,27 @@ def test_cnn_parameter_counts_match_the_spec():
     assert hw1_models.CNN_C()(torch.rand(2, 3, 32, 32)).shape == (2, 10)
 
 
+def test_average_pooling_variant_changes_only_the_pooling():
+    max_net, avg_net = hw1_models.SimpleCNN(), hw1_models.SimpleCNN(pool="avg")
+    assert isinstance(max_net.pool, torch.nn.MaxPool2d) and isinstance(avg_net.pool, torch.nn.AvgPool2d)
+    assert [p.shape for p in max_net.parameters()] == [p.shape for p in avg_net.parameters()]
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    avg_net.load_state_dict(max_net.state_dict())
+    assert not torch.allclose(max_net(x), avg_net(x))  # same weights, other pooling: other outputs
+    with pytest.raises(ValueError, match="pool must be one of"):
+        hw1_models.SimpleCNN(pool="min")
+
+
+def test_spec_recipe_inputs_are_scaled_by_half(monkeypatch):
+    import helpers
+    x = torch.rand(6, 3, 32, 32)
+    monkeypatch.setattr(helpers, "load_cifar10", lambda: (x, torch.arange(6), x[:2], torch.arange(2), ["a"] * 10))
+    monkeypatch.setattr(helpers, "SMOKE", False)
+    (xt, yt), (xs, ys), names = hw1_models.load_cifar10_spec_recipe()
+    assert torch.allclose(xt, (x - 0.5) / 0.5) and len(xt) == 6 and torch.equal(ys, torch.arange(2))
+
+
 def test_resnet18_without_weights_falls_back_and_says_so(tmp_path, monkeypatch, capsys):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network in this test")

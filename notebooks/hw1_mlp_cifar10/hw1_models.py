@@ -1,4 +1,5 @@
 """Models of homework 1: the flexible MLP (problems 1-2) and the CIFAR-10 CNNs (problem 3)."""
+import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -27,14 +28,22 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-class SimpleCNN(nn.Module):
-    """Problem 3A (= CNN_A of 3B): conv 32 and conv 64 (3x3, same padding, ReLU, 2x2 max-pool after each), FC 128, 10."""
+POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
-    def __init__(self):
+
+class SimpleCNN(nn.Module):
+    """Problem 3A (= CNN_A of 3B): conv 32 and conv 64 (3x3, same padding, ReLU, 2x2 pool after each), FC 128, 10.
+
+    `pool="max"` is the spec's network; `pool="avg"` changes only the pooling (3B's max-vs-average comparison).
+    """
+
+    def __init__(self, pool="max"):
         super().__init__()
+        if pool not in POOLING:
+            raise ValueError(f"pool must be one of {sorted(POOLING)}, not {pool!r}")
         self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.pool = nn.MaxPool2d(2, 2)
+        self.pool = POOLING[pool](2, 2)
         self.fc1 = nn.Linear(64 * 8 * 8, 128)
         self.fc2 = nn.Linear(128, 10)
         self.relu = nn.ReLU()
@@ -89,6 +98,19 @@ def load_cifar10_normalized(n_val=5000, seed=0):
     return (x_train, y_train), (x_val, y_val), (x_test, y_test), names, (mean, std)
 
 
+def load_cifar10_spec_recipe():
+    """CIFAR-10 as the hw1 spec's author fed it: all 50,000 training images, inputs (x - 0.5) / 0.5 per channel.
+
+    Returns (x_train, y_train), (x_test, y_test), class_names (smoke mode: small slices).
+    """
+    import helpers
+    x_train, y_train, x_test, y_test, names = helpers.load_cifar10()
+    x_train, y_train = helpers.shrink(2000, x_train, y_train)
+    x_test, y_test = helpers.shrink(500, x_test, y_test)
+    half = torch.full((3,), 0.5)
+    return (helpers.normalize(x_train, half, half), y_train), (helpers.normalize(x_test, half, half), y_test), names
+
+
 OVERFIT_FACTOR = 1.2  # rule of problem 3: a run overfits when its final validation loss exceeds 1.2x its lowest
 
 
@@ -136,41 +158,5 @@ def resnet18_for_cifar(pretrained=True):
     return model, note, loaded
 
 
-# ------------------------------------------------------- several seeds per variant (problems 1B, 2A, 2C)
-def mean_curves(runs, keys=("train_costs", "train_accuracy", "test_costs", "test_accuracy")):
-    """Per-epoch mean over seeds of the curves `keys` of several `helpers.fit` histories: a dict of lists that
-    `helpers.compare_runs_plot` takes like a history."""
-    import numpy as np
-    return {key: np.mean([h[key] for h in runs], axis=0).tolist() for key in keys}
-
-
-def add_seed_lines(fig, runs_by_label, keys, axes=None):
-    """Draw every seed's curve as a thin line under the mean curves of a `helpers.compare_runs_plot` figure.
-
-    `runs_by_label` maps each label of the figure to its list of histories, `keys` names the curve of each panel
-    (e.g. ("train_costs", "test_accuracy")); each thin line takes the colour of its label's mean curve."""
-    for ax, key in zip(axes or fig.axes, keys):
-        colours = {line.get_label(): line.get_color() for line in ax.get_lines()}
-        for label, runs in runs_by_label.items():
-            for h in runs:
-                ax.plot(range(1, len(h[key]) + 1), h[key], color=colours[label], lw=0.6, alpha=0.35, zorder=1)
-    return fig
-
-
-def seed_ranking(values, digits=2, unit=" points"):
-    """Rank variants by their mean over seeds (highest first); `values` maps a variant to its per-seed numbers.
-
-    Returns (order, one `helpers.compare_seeds` sentence per pair, the leading group: the variants that no other
-    variant is ahead of beyond the seed spread, the pairs (higher, lower) whose means differ beyond it)."""
-    import helpers
-    means = {name: helpers.mean_sd(v)[0] for name, v in values.items()}
-    order = sorted(values, key=means.get, reverse=True)
-    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
-    sentences = [helpers.compare_seeds(a, values[a], b, values[b], digits, unit) for a, b in pairs]
-    real = [(a, b) for a, b in pairs if helpers.seeds_differ(values[a], values[b])]
-    return order, sentences, [n for n in order if n not in {b for _, b in real}], real
-
-
-def per_seed_text(values, digits=2):
-    """Per-seed numbers as one table cell: '97.61 / 97.70 / 97.55'."""
-    return " / ".join(f"{v:.{digits}f}" for v in values)
+# several seeds per variant (problems 1B, 2A, 2C): the helpers are shared with other assignments, in helpers.py
+from helpers import add_seed_lines, mean_curves, per_seed_text, seed_ranking  # noqa: E402,F401
