@@ -1,5 +1,6 @@
 """A3 cat-vs-dog: the torchvision dataset route, class_extract, the tensor route, the models myCNN and myResNet, the
-training recipe questions 2 and 3 share, and the tables and verdicts that compare their runs.
+training recipe questions 2 and 3 share (every network trained once per seed of SEEDS), and the tables and verdicts
+that compare the networks by their means over the seeds.
 
 Both models end in one output unit. They return its *logit*; the sigmoid of the spec's last layer is applied inside
 the loss by binary_cross_entropy_with_logits (the numerically stable form of sigmoid + BCE, identical in value) and
@@ -14,6 +15,7 @@ import helpers
 CLASSES = ["cat", "dog"]  # label 0 = cat, label 1 = dog in the tensor route
 LEARNING_RATE, BATCH_SIZE, EPOCHS = 1e-3, 100, helpers.pick(20, 1)  # the spec's recipe (1 epoch in smoke mode)
 PRECISION = "mixed"  # bfloat16 autocast on this CPU: same accuracy within noise, faster (benchmarks/README.md)
+SEEDS = list(range(helpers.pick(3, 2)))  # one run takes about a minute on 2 CPU cores: three seeds per network
 
 
 def cifar10_datasets(transform):
@@ -98,14 +100,42 @@ class myResNet(nn.Module):
         return self.fc8(self.fc7(h.flatten(1)))
 
 
-def train_model(model_class, train, test, title, figure, **options):
-    """Build model_class(**options) from seed 0, train it by the recipe above, save its curves: (model, history)."""
-    helpers.seed_everything(0)
+def train_model(model_class, train, test, seed, **options):
+    """Build model_class(**options) from `seed` and train it by the recipe above: (model, history). The seed fixes the
+    initial weights, the order of the mini-batches and the dropout masks."""
+    helpers.seed_everything(seed)
     model = model_class(**options)
-    history = helpers.fit(model, train, test, loss="bce", epochs=EPOCHS, batch_size=BATCH_SIZE, seed=0,
+    history = helpers.fit(model, train, test, loss="bce", epochs=EPOCHS, batch_size=BATCH_SIZE, seed=seed,
                           precision=PRECISION, optimizer=torch.optim.Adam(model.parameters(), lr=LEARNING_RATE))
-    helpers.save_figure(helpers.plot_history(title, history), figure)
     return model, history
+
+
+def train_seeds(model_class, train, test, title, figure, **options):
+    """Train model_class(**options) once per seed of SEEDS and save its curves (`seed_curves_plot`) as `figure`:
+    (models, histories), two lists in the order of SEEDS."""
+    models, histories = [], []
+    for seed in SEEDS:
+        print(f"seed {seed}:", end=" ")
+        model, history = train_model(model_class, train, test, seed, **options)
+        models.append(model)
+        histories.append(history)
+    helpers.save_figure(seed_curves_plot(title, histories), figure)
+    return models, histories
+
+
+def seed_curves_plot(title, histories):
+    """Training and test loss and accuracy of one network per epoch: the mean over its seeds, each seed a thin line."""
+    def curves(h, split):
+        return {"loss": h[f"{split}_costs"], "accuracy": h[f"{split}_accuracy"]}
+    mean = helpers.mean_curves(histories)
+    labels = {f"{split} (mean of {len(histories)} seeds)": split for split in ("train", "test")}
+    run = histories[0]["run"]
+    fig = helpers.compare_runs_plot({label: curves(mean, split) for label, split in labels.items()},
+                                    f"{title}; thin lines: each seed (batch {run['batch_size']}, "
+                                    f"{run['device']}, {run['precision']})",
+                                    left=("loss", "Loss (BCE, log scale)"), right=("accuracy", "Accuracy (%)"))
+    return helpers.add_seed_lines(fig, {label: [curves(h, split) for h in histories] for label, split in labels.items()},
+                                  ("loss", "accuracy"))
 
 
 def recipe(history):
@@ -142,7 +172,7 @@ def parameter_markdown(model):
 
 
 def run_summary(history, model):
-    """The numbers compared across the five training runs of questions 2 and 3.
+    """The numbers of one training run (one seed) that the networks of questions 2 and 3 are compared by.
 
     best_test_accuracy/best_epoch pick an epoch by looking at the test set: a hindsight number, reported as such; the
     honest headline is final_test_accuracy (the last epoch)."""
@@ -158,23 +188,56 @@ def run_summary(history, model):
                 history={k: h[k] for k in ("train_costs", "test_costs", "train_accuracy", "test_accuracy")})
 
 
+SEED_NUMBERS = ("final_test_accuracy", "best_test_accuracy", "best_epoch", "final_train_accuracy", "gap",
+                "min_test_loss", "min_test_loss_epoch", "final_test_loss", "seconds", "median_epoch_seconds")
+
+
+def seeds_summary(models, histories):
+    """One network trained once per seed: for each number of `run_summary`, the mean over the seeds under its own
+    key, the sample standard deviation as `<key>_sd` and the values as `<key>_per_seed`; `history`, the per-epoch mean
+    curves; `per_seed`, every seed's `run_summary` (its curves included); `seeds`, the seeds."""
+    per_seed = [run_summary(h, m) for h, m in zip(histories, models)]
+    summary = dict(seeds=SEEDS[:len(per_seed)], parameters=per_seed[0]["parameters"], device=per_seed[0]["device"],
+                   precision=per_seed[0]["precision"])
+    for key in SEED_NUMBERS:
+        values = [s[key] for s in per_seed]
+        summary[key], summary[f"{key}_sd"] = helpers.mean_sd(values)
+        summary[f"{key}_per_seed"] = values
+    summary["overfits_per_seed"] = [overfit_verdict(s) == "overfits" for s in per_seed]
+    return summary | dict(history=helpers.mean_curves(histories), per_seed=per_seed)
+
+
+def seed_values(summary, key, epoch=None):
+    """The per-seed values of `key` in a `seeds_summary`; with `epoch` (1-based), the curve `key` at that epoch."""
+    if epoch is None:
+        return summary[f"{key}_per_seed"]
+    return [s["history"][key][epoch - 1] for s in summary["per_seed"]]
+
+
 OVERFIT_FACTOR = 1.2
 OVERFIT_RULE = (f"we say a run *overfits* when its final test loss is more than {OVERFIT_FACTOR:g} times the lowest "
-                "test loss it reached during training")
+                "test loss it reached during training; a network overfits when every one of its seeds does")
 
 
 def overfit_verdict(summary, factor=OVERFIT_FACTOR):
-    """'overfits' when the final test loss exceeds `factor` times its minimum over the epochs, else 'does not overfit'."""
-    return "overfits" if summary["final_test_loss"] > factor * summary["min_test_loss"] else "does not overfit"
+    """One run: 'overfits' when the final test loss exceeds `factor` times its minimum over the epochs, else 'does not
+    overfit'. A `seeds_summary`: 'overfits' or 'does not overfit' when all its seeds agree, else 'overfits in k of n
+    seeds'."""
+    if "per_seed" not in summary:
+        return "overfits" if summary["final_test_loss"] > factor * summary["min_test_loss"] else "does not overfit"
+    k, n = sum(summary["overfits_per_seed"]), len(summary["overfits_per_seed"])
+    return "overfits" if k == n else "does not overfit" if k == 0 else f"overfits in {k} of {n} seeds"
 
 
 def overfit_text(name, summary):
-    """A sentence with the overfitting verdict of one run and the numbers it rests on."""
-    costs = summary["history"]["test_costs"]
-    lowest = min(range(len(costs)), key=lambda i: costs[i]) + 1
-    return (f"{name} **{overfit_verdict(summary)}**: its test loss was lowest at epoch {lowest} "
-            f"({summary['min_test_loss']:.3f}) and ends at {summary['final_test_loss']:.3f}, "
-            f"{summary['final_test_loss'] / summary['min_test_loss']:.2f} times that minimum")
+    """A sentence with the overfitting verdict of a network over its seeds and the per-seed numbers it rests on."""
+    runs = summary["per_seed"]
+    ratios = [s["final_test_loss"] / s["min_test_loss"] for s in runs]
+    return (f"{name} **{overfit_verdict(summary)}**: per seed ({', '.join(map(str, summary['seeds']))}) its test loss "
+            f"is lowest at epoch {' / '.join(str(s['min_test_loss_epoch']) for s in runs)} "
+            f"({helpers.per_seed_text([s['min_test_loss'] for s in runs], 3)}) and ends at "
+            f"{helpers.per_seed_text([s['final_test_loss'] for s in runs], 3)}, "
+            f"{helpers.per_seed_text(ratios)} times that minimum")
 
 
 def first_epoch_at_least(values, threshold):
@@ -182,21 +245,22 @@ def first_epoch_at_least(values, threshold):
     return next((i + 1 for i, v in enumerate(values) if v >= threshold), None)
 
 
-def pairwise_comparisons(runs, n):
-    """compare_accuracies sentences for every pair of runs (final-epoch test accuracies on n test images)."""
-    names = list(runs)
-    return [helpers.compare_accuracies(a, runs[a]["final_test_accuracy"], b, runs[b]["final_test_accuracy"], n)
-            for i, a in enumerate(names) for b in names[i + 1:]]
+def final_accuracies(runs):
+    """Per-seed final test accuracies of several `seeds_summary`s: {network: [per seed]} for `helpers.seed_ranking`."""
+    return {name: s["final_test_accuracy_per_seed"] for name, s in runs.items()}
 
 
 def runs_table(runs, with_parameters=False):
-    """The runs as a Markdown table; the best-epoch column is labelled as the hindsight number it is."""
+    """The networks (each a `seeds_summary`) as a Markdown table: final test accuracy as mean ± sd and per seed, the
+    other numbers as means over the seeds, the overfitting verdict by OVERFIT_RULE."""
+    seeds = next(iter(runs.values()))["seeds"]
     head = ["network"] + (["parameters"] if with_parameters else []) + [
-        "final test acc", "best test acc, in hindsight (epoch)", "final train acc", "train − test gap",
-        "test loss min → final", "median epoch (s)"]
+        "final test acc, mean ± sd", f"per seed ({', '.join(map(str, seeds))})", "final train acc",
+        "train − test gap", "test loss min → final", "seeds that overfit", "median epoch (s)"]
     rows = [[name] + ([f"{s['parameters']:,}"] if with_parameters else []) + [
-        f"{s['final_test_accuracy']:.2f} %", f"{s['best_test_accuracy']:.2f} % ({s['best_epoch']})",
-        f"{s['final_train_accuracy']:.2f} %", f"{s['gap']:.2f}",
-        f"{s['min_test_loss']:.3f} → {s['final_test_loss']:.3f}",
-        f"{s['median_epoch_seconds']:.2f}" if "median_epoch_seconds" in s else "n/a"] for name, s in runs.items()]
+        f"{s['final_test_accuracy']:.2f} ± {s['final_test_accuracy_sd']:.2f} %",
+        helpers.per_seed_text(s["final_test_accuracy_per_seed"]), f"{s['final_train_accuracy']:.2f} %",
+        f"{s['gap']:.2f}", f"{s['min_test_loss']:.3f} → {s['final_test_loss']:.3f}",
+        f"{sum(s['overfits_per_seed'])} of {len(s['overfits_per_seed'])}", f"{s['median_epoch_seconds']:.2f}"]
+        for name, s in runs.items()]
     return helpers.markdown_table(head, rows)
