@@ -22,13 +22,41 @@ def seeded(make_model, *args, seed=0, **kwargs):
     return make_model(*args, **kwargs)
 
 
-def train(model, train_set, test_set, optimizer, *, epochs, batch_size, learning_rate):
-    """`helpers.fit` with seed 0 (the same mini-batch order in every exercise) and `optimizer` "SGD" (plain, no
-    momentum) or "Adam" (PyTorch's defaults besides the learning rate); returns the history."""
+def train(model, train_set, test_set, optimizer, *, epochs, batch_size, learning_rate, seed=0, schedule=None,
+          augment=None, progress=True):
+    """`helpers.fit` with `optimizer` "SGD" (plain, no momentum) or "Adam" (PyTorch's defaults besides the learning
+    rate); returns the history. `seed` fixes the mini-batch order and dropout masks (0, the default, gives every
+    exercise the same order). `schedule="onecycle"` steps PyTorch's OneCycleLR after every mini-batch: the learning
+    rate rises from `learning_rate`/25 to `learning_rate` over the first 30 % of the steps, then falls along a cosine
+    to almost zero (Adam's betas stay fixed); the history's run then records the peak as its learning rate.
+    `augment(x_batch, generator)` transforms every training batch (e.g. `random_shift`)."""
     make = {"SGD": lambda params: torch.optim.SGD(params, lr=learning_rate),
             "Adam": lambda params: torch.optim.Adam(params, lr=learning_rate, fused=True)}[optimizer]
-    return helpers.fit(model, train_set, test_set, epochs=epochs, batch_size=batch_size, seed=0,
-                       optimizer=make(model.parameters()))
+    opt, on_batch = make(model.parameters()), None
+    if schedule == "onecycle":
+        steps = epochs * -(-len(train_set[0]) // batch_size)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=learning_rate, total_steps=steps,
+                                                        cycle_momentum=False)
+        on_batch = lambda step: scheduler.step()  # noqa: E731
+    elif schedule is not None:
+        raise ValueError(f"schedule must be None (constant learning rate) or 'onecycle', not {schedule!r}.")
+    history = helpers.fit(model, train_set, test_set, epochs=epochs, batch_size=batch_size, seed=seed,
+                          optimizer=opt, on_batch=on_batch, augment=augment, progress=progress)
+    if schedule is not None:
+        history["run"].update(learning_rate=learning_rate, schedule=schedule)  # fit saw the last step's rate
+    return history
+
+
+def random_shift(x, generator=None, pixels=2):
+    """Every image of a batch (N, C, H, W) moved by a random whole number of pixels, -pixels..pixels down and
+    across, the uncovered border filled with zeros (MNIST's background): a light augmentation that, unlike
+    `helpers.flip_and_crop`, never mirrors a digit. The shifts are drawn from `generator` (fit's seeded one)."""
+    n, _, h, w = x.shape
+    device = generator.device if generator is not None else None
+    shifts = torch.randint(-pixels, pixels + 1, (n, 2), generator=generator, device=device).tolist()
+    padded = nn.functional.pad(x, (pixels, pixels, pixels, pixels))
+    return torch.stack([padded[i, :, pixels - dy:pixels - dy + h, pixels - dx:pixels - dx + w]
+                        for i, (dy, dx) in enumerate(shifts)])
 
 
 class MLP(nn.Module):
