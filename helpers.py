@@ -335,14 +335,16 @@ def batches(x, y, batch_size, generator=None):
             yield x.index_select(0, idx), y.index_select(0, idx)
 
 
-def flip_and_crop(x, generator=None, pad=4):
-    """Random horizontal flips and random crops after zero-padding by `pad` pixels, for an image batch (N, C, H, W)."""
+def flip_and_crop(x, generator=None, pad=4, flip=True):
+    """Random horizontal flips (unless `flip=False`) and random crops after zero-padding by `pad` pixels, for an image
+    batch (N, C, H, W): every image moved by a whole number of pixels, -pad..pad down and across; one gather."""
     n, _, h, w = x.shape
-    flip = torch.rand(n, generator=generator, device=generator.device if generator else None).to(x.device) < 0.5
-    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+    device = generator.device if generator is not None else None
+    if flip:
+        flips = torch.rand(n, generator=generator, device=device).to(x.device) < 0.5
+        x = torch.where(flips.view(-1, 1, 1, 1), x.flip(3), x)
     padded = F.pad(x, (pad, pad, pad, pad))
-    shifts = torch.randint(0, 2 * pad + 1, (2, n), generator=generator,
-                           device=generator.device if generator else None).to(x.device)
+    shifts = torch.randint(0, 2 * pad + 1, (2, n), generator=generator, device=device).to(x.device)
     rows = (torch.arange(h, device=x.device) + shifts[0][:, None])[:, :, None]  # (N, H, 1)
     cols = (torch.arange(w, device=x.device) + shifts[1][:, None])[:, None, :]  # (N, 1, W)
     return padded[torch.arange(n, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2).contiguous()
