@@ -48,6 +48,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
+# Figures are drawn to be printed: a report shrinks a 10-inch-wide figure to the page's 7 inches, so the text is set
+# large enough (11-12 pt) to print at about 8 pt.
+plt.rcParams.update({"font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12, "xtick.labelsize": 11,
+                     "ytick.labelsize": 11, "legend.fontsize": 11, "figure.titlesize": 13})
+
 REPO = Path(__file__).resolve().parent
 SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
 # where figures, results and checkpoints go: .smoke/ in smoke mode; `make all` points NOTEBOOK_OUTPUT_ROOT at a staging
@@ -611,8 +616,8 @@ def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_acc
                         epochs=None, seconds=None, device=None, xlabel="Epoch", x=None, val_costs=None,
                         val_accuracy=None):
     """Cost and accuracy curves side by side (the hand-in specs' plot), with epochs, time and device in the subtitle."""
-    fig, axs = plt.subplots(1, 2, figsize=(12, 4))
-    fig.suptitle(title, y=1.08, fontsize=16)
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig.suptitle(title, y=1.1, fontsize=14)
     sub = f"| Batch size: {batch_size} | Learning rate: {learning_rate} |"
     if epochs is not None:
         sub += f" Epochs: {epochs} |"
@@ -620,7 +625,7 @@ def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_acc
         sub += f" Training time: {seconds:.1f} s |"
     if device is not None:
         sub += f" Device: {device} |"
-    fig.text(0.5, 0.96, sub, ha="center", fontsize=12)
+    fig.text(0.5, 0.97, sub, ha="center", fontsize=11)
     x = list(range(1, len(train_costs) + 1)) if x is None else list(x)
     panels = [(axs[0], "Cost", train_costs, val_costs, test_costs, "{:.4f}"),
               (axs[1], "Accuracy (%)", train_accuracy, val_accuracy, test_accuracy, "{:.2f}%")]
@@ -629,10 +634,10 @@ def training_curve_plot(title, train_costs, test_costs, train_accuracy, test_acc
         if va is not None:
             ax.plot(x, va, label=f"Final validation: {fmt.format(va[-1])}")
         ax.plot(x, te, label=f"Final test: {fmt.format(te[-1])}")
-        ax.set_title(label.split(" ")[0], fontsize=13)
-        ax.set_xlabel(xlabel, fontsize=12)
-        ax.set_ylabel(label, fontsize=12)
-        ax.legend(fontsize=9)
+        ax.set_title(label.split(" ")[0])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label)
+        ax.legend()
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     return fig
@@ -690,7 +695,7 @@ def image_grid(images, titles=None, ncols=10, size=1.4, cmap=None, suptitle=None
             array, default_cmap = _displayable(images[i])
             ax.imshow(array, cmap=cmap or default_cmap)
             if titles is not None:
-                ax.set_title(titles[i], fontsize=9)
+                ax.set_title(titles[i], fontsize=11)
     if suptitle:
         fig.suptitle(suptitle)
     return fig
@@ -856,7 +861,7 @@ def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log
     panel (e.g. test cost, train accuracy); `x` is the key of the x values (e.g. "iteration"; default epochs 1..n)
     labelled `xlabel`; `log` says which panel has a log-scale y axis. Returns the figure.
     """
-    fig, axs = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, axs = plt.subplots(1, 2, figsize=(10.5, 4.2))
     for label, h in histories.items():
         xs = h[x] if x else range(1, len(h[left[0]]) + 1)
         marker = "." if len(xs) <= 60 else None
@@ -870,7 +875,7 @@ def compare_runs_plot(histories, title, left=("train_costs", "Training loss (log
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend()
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     if ylim_right:
         axs[1].set_ylim(*ylim_right)
