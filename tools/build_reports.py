@@ -24,7 +24,6 @@ Markdown a helpers.discuss cell writes is shown, not its code).
 import argparse
 import ast
 import copy
-import datetime
 import io
 import json
 import os
@@ -362,17 +361,14 @@ def people_html(assignment, student):
 
 
 def title_html(assignment, student, subtitle=None, contents=None, compact=False):
-    """The title block: title, name and ID fields, date, hardware and arithmetic of the run, total run time."""
+    """The title block: title, name and ID fields, the hardware and arithmetic of the runs."""
     results = results_of(assignment)
-    minutes = sum(r.get("notebook_seconds", 0) or 0 for r in results.values()) / 60
-    facts = [f"Report built {datetime.date.today().isoformat()} from the notebooks as run in full mode."]
+    facts = []
     hardware, precision = distinct_line(results, "hardware"), distinct_line(results, "precision")
     if hardware:
-        facts.append(f"Hardware: {escape(hardware)}.")
+        facts.append(f"Computed on {escape(hardware)}.")
     if precision:
         facts.append(f"Arithmetic: {escape(precision)}.")
-    if minutes:
-        facts.append(f"Run time of the notebooks: {minutes:.0f} min.")
     html = (f"<div class='title-block{' compact' if compact else ''}'><div class='report-title'>"
             f"{escape(helpers.ASSIGNMENTS[assignment][0])}</div>"
             + (f"<div class='report-subtitle'>{escape(subtitle)}</div>" if subtitle else "")
@@ -549,10 +545,11 @@ p, li, td, th, .jp-RenderedMarkdown, .jp-RenderedHTMLCommon { word-break: normal
 /* code: wrapped, never cut off */
 pre, code { font-family: "Liberation Mono", "DejaVu Sans Mono", monospace; }
 .jp-InputArea-editor { border: none !important; background: #f6f7f9 !important; padding: 4px 6px !important; }
+/* 6.8 pt monospace fits the project's 120-character lines in the text column: code lines never wrap */
 .jp-InputArea-editor pre, .highlight pre { white-space: pre-wrap !important; word-break: normal !important;
-  overflow-wrap: anywhere !important; font-size: 7.2pt !important; line-height: 1.28 !important; }
+  overflow-wrap: break-word !important; font-size: 6.8pt !important; line-height: 1.3 !important; }
 .jp-OutputArea-output pre { white-space: pre-wrap !important; word-break: normal !important;
-  overflow-wrap: anywhere !important; font-size: 8.3pt !important; line-height: 1.3 !important; overflow: visible !important; }
+  overflow-wrap: break-word !important; font-size: 8.3pt !important; line-height: 1.3 !important; overflow: visible !important; }
 .jp-RenderedHTMLCommon code { font-size: 0.9em; }
 pre { orphans: 4; widows: 4; }
 /* outputs: no scroll bars, figures whole */
@@ -583,8 +580,8 @@ table.people td { padding: 2px 28px 2px 0; min-width: 40mm; border-bottom: 1px s
 .facts { font-size: 9.5pt; color: #333; }
 .contents-head { font-weight: bold; margin: 10px 0 2px; }
 .contents { margin-top: 0; }
-.appendix-code pre { font-size: 7.2pt !important; line-height: 1.28 !important; white-space: pre-wrap !important;
-  overflow-wrap: anywhere !important; }
+.appendix-code pre { font-size: 6.8pt !important; line-height: 1.3 !important; white-space: pre-wrap !important;
+  overflow-wrap: break-word !important; }
 """
 COMPACT_CSS = """
 @page { size: A4; margin: 12mm 13mm 13mm 13mm; }
@@ -772,6 +769,11 @@ def reflow_png(png):
     return buf.getvalue()
 
 
+# helpers.py bookkeeping the printed appendix leaves out (code.zip has it all): files, smoke mode, banner, printing
+APPENDIX_BOOKKEEPING = {"banner", "record_result", "save_figure", "load_result", "pick", "shrink", "show_code",
+                        "discuss", "checkpoint_path", "notebook_name", "hardware", "same_hardware"}
+
+
 def appendix_cells(assignment, paths, usage):
     """The code appendix: each notebook's code (not its discussions, which the report shows as prose), then the
     assignment's own modules in full, then only what it uses of other modules (hand-in 1's numpy_mlp.py in hand-in 2)
@@ -793,12 +795,16 @@ def appendix_cells(assignment, paths, usage):
         if path not in usage:
             continue
         module = Module(path)
-        text = module.excerpt(usage[path])
+        used = usage[path] - (APPENDIX_BOOKKEEPING if path.name == "helpers.py" else set())
+        text = module.excerpt(used)
         n_all = sum(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in module.tree.body)
-        n_used = sum(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in module.closure(usage[path]))
+        n_used = sum(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in module.closure(used))
         where = "the project's shared helpers" if path.name == "helpers.py" else f"from {path.parent.name}"
+        left_out = (" (saving figures and results, the smoke-mode switches, the run banner and the printing of code "
+                    "are left out here; they are in code.zip)" if path.name == "helpers.py" else "")
         cells.append(markdown(f"## `{path.name}` ({where}): the {n_used} of its {n_all} functions and classes this "
-                              f"hand-in uses\n\n<div class='appendix-code'>\n\n```python\n{text}\n```\n\n</div>"))
+                              f"hand-in's computations and figures use{left_out}\n\n<div class='appendix-code'>\n\n"
+                              f"```python\n{text}\n```\n\n</div>"))
     return cells
 
 
@@ -1005,7 +1011,8 @@ def a3_standalone(student):
                     cells.append(nbformat.v4.new_code_cell(code))
                     defined.update(new)
                 if any(n in A3_LIBRARY_ONLY for n in names):
-                    cells.append(markdown("The epoch loop itself is `fit` in section 0: each epoch it shuffles the "
+                    cells.append(markdown("The epoch loop itself is `fit`, in section 0 (shared code) of the hand-in "
+                                          "notebook: each epoch it shuffles the "
                                           "training set with a seeded generator, calls `train_step` on every "
                                           "mini-batch, then evaluates on the test set and appends the training and "
                                           "test losses and accuracies to the history it returns."))
