@@ -568,6 +568,11 @@ pre { orphans: 4; widows: 4; }
 .jp-RenderedHTMLCommon thead { display: table-header-group; }
 .jp-RenderedHTMLCommon table.squeezed :is(td, th) { overflow-wrap: anywhere !important; }
 .page-break { break-after: page; height: 0; }
+/* nothing below the last cell: a bottom margin or padding there printed an empty last page */
+html, body, main, .jp-Notebook { height: auto !important; min-height: 0 !important; margin-bottom: 0 !important;
+  padding-bottom: 0 !important; }
+main > :last-child, .jp-Cell:last-child, .jp-Cell:last-child * { margin-bottom: 0 !important;
+  padding-bottom: 0 !important; }
 @media screen { body { margin: 0 !important; padding: 0 !important; } }
 .title-block { margin: 0 0 10px; }
 .title-block:not(.compact) { min-height: 60mm; }
