@@ -175,7 +175,8 @@ def test_title_block_has_fields_and_placeholders(tiny_repo):
     empty = dict(name="", id="", partner="", partner_id="")
     html = build_reports.title_html("handin1_numpy_mlp", empty)
     assert build_reports.PLACEHOLDER_NAME in html and build_reports.PLACEHOLDER_ID in html
-    assert "Hardware: CPU A, 2 threads." in html and "Arithmetic: float32." in html
+    assert "Computed on CPU A, 2 threads." in html and "Arithmetic: float32." in html
+    assert "Report built" not in html and "Run time" not in html  # no date or timing bookkeeping on the title page
     html = build_reports.title_html("a3_feedforward", STUDENT)
     assert "Ada Lovelace" in html and "1815" in html and "Charles Babbage" in html  # the pair hand-in names both
 

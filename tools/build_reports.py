@@ -438,10 +438,11 @@ def is_noise(output):
 
 
 def fix_prose(text, assignment):
+    """`text` with the PROSE_FIXES of `assignment` applied, and a number kept on one line with its % sign."""
     for which, pattern, replacement in PROSE_FIXES:
         if which in ("*", assignment):
             text = re.sub(pattern, replacement, text)
-    return text
+    return re.sub(r"(\d) %", "\\1\u00a0%", text)
 
 
 def paragraphs_dedup(text, seen):
