@@ -49,14 +49,9 @@ def train(model, train_set, test_set, optimizer, *, epochs, batch_size, learning
 
 def random_shift(x, generator=None, pixels=2):
     """Every image of a batch (N, C, H, W) moved by a random whole number of pixels, -pixels..pixels down and
-    across, the uncovered border filled with zeros (MNIST's background): a light augmentation that, unlike
-    `helpers.flip_and_crop`, never mirrors a digit. The shifts are drawn from `generator` (fit's seeded one)."""
-    n, _, h, w = x.shape
-    device = generator.device if generator is not None else None
-    shifts = torch.randint(-pixels, pixels + 1, (n, 2), generator=generator, device=device).tolist()
-    padded = nn.functional.pad(x, (pixels, pixels, pixels, pixels))
-    return torch.stack([padded[i, :, pixels - dy:pixels - dy + h, pixels - dx:pixels - dx + w]
-                        for i, (dy, dx) in enumerate(shifts)])
+    across, the uncovered border filled with zeros (MNIST's background): `helpers.flip_and_crop` without its
+    mirroring, which would turn digits into other shapes. The shifts come from `generator` (fit's seeded one)."""
+    return helpers.flip_and_crop(x, generator, pad=pixels, flip=False)
 
 
 class MLP(nn.Module):
