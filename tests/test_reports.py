@@ -163,6 +163,23 @@ def test_repeated_paragraphs_are_printed_once():
     assert paragraph not in build_reports.paragraphs_dedup(f"# Task 2\n\n{paragraph}\n\nNew text.", seen)
 
 
+def test_figures_are_numbered_under_their_section():
+    import nbformat
+    png = {"image/png": "iVBORw0KGgo="}
+    cells = [nbformat.v4.new_markdown_cell("## (a) Learning **curves**"),
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data=png)]),
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", text="no figure")]),
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data=png)])]
+    assert build_reports.add_captions(cells) == 2
+    captions = [o.data["text/html"] for c in cells[1:] for o in c.outputs if "text/html" in o.get("data", {})]
+    assert captions == ["<p class='caption'>Figure 1: (a) Learning curves</p>",
+                        "<p class='caption'>Figure 2: (a) Learning curves</p>"]
+
+
+def test_a_percentage_stays_on_one_line():
+    assert build_reports.fix_prose("reaches 97.5 % and 3 %", "hw1_mlp_cifar10") == "reaches 97.5\u00a0% and 3\u00a0%"
+
+
 def test_code_zip_is_one_folder_that_runs_alone(tiny_repo):
     target = tiny_repo / "code.zip"
     build_reports.code_zip("handin1_numpy_mlp", target)
