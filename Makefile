@@ -21,7 +21,7 @@ all: $(STAMP)
 	@case "$${SMOKE:-0}" in 0|"") ;; *) $(PY) tools/run_notebooks.py $(A); status=$$?; \
 	  echo "SMOKE=$$SMOKE: outputs are under .smoke/; results/README.md and the reports were not rebuilt"; exit $$status;; esac; \
 	$(PY) tools/run_notebooks.py $(A); status=$$?; \
-	$(PY) tools/results_table.py && $(PY) tools/build_reports.py $(A) && exit $$status
+	$(PY) tools/results_table.py && $(PY) tools/profile_runs.py >/dev/null && $(PY) tools/build_reports.py $(A) && exit $$status
 
 reports: $(STAMP)
 	$(PY) tools/build_reports.py $(STUDENT) $(A)
