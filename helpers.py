@@ -707,11 +707,13 @@ def image_grid(images, titles=None, ncols=10, size=1.4, cmap=None, suptitle=None
 
 
 def show_misclassified(x, y_true, y_pred, class_names, n=10, one_per_class=False, ncols=5, seed=0):
-    """Grid of n misclassified images titled with true and predicted labels (one per true class if asked)."""
+    """Grid of n misclassified images titled with true and predicted labels; with `one_per_class`, the first error of
+    each true class that has one, then the next errors in test-set order up to n."""
     y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
     wrong = (y_true != y_pred).nonzero().flatten()
     if one_per_class:
         chosen = [int(wrong[y_true[wrong] == c][0]) for c in range(len(class_names)) if (y_true[wrong] == c).any()]
+        chosen += [i for i in wrong.tolist() if i not in chosen][:max(0, n - len(chosen))]
     else:
         chosen = wrong[torch.randperm(len(wrong), generator=torch.Generator().manual_seed(seed))[:n]].tolist()
     titles = [f"true: {class_names[y_true[i]]}\npred: {class_names[y_pred[i]]}" for i in chosen]

@@ -7,6 +7,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks" / "handin2_pytorch_cnn"))
 import cnn_models  # noqa: E402
+import helpers  # noqa: E402
 
 
 def test_random_shift_moves_each_image_by_whole_pixels_within_the_limit():
@@ -54,3 +55,11 @@ def test_onecycle_rate_rises_to_the_peak_then_falls_to_almost_zero(monkeypatch):
                      schedule="onecycle")
     peak = max(seen)
     assert seen[0] < peak / 10 and abs(peak - 0.01) < 1e-3 and seen[-1] < peak / 10
+
+
+def test_the_misclassified_pairs_named_are_the_ones_the_grid_shows():
+    y_true = torch.arange(60) % 10
+    y_pred = torch.where((y_true != 0) & (torch.arange(60) % 4 == 1), (y_true + 3) % 10, y_true)  # digit 0: no errors
+    fig = helpers.show_misclassified(torch.rand(60, 1, 8, 8), y_true, y_pred, helpers.MNIST_CLASSES, one_per_class=True)
+    shown = [tuple(int(line.split(": ")[1]) for line in ax.get_title().split("\n")) for ax in fig.axes if ax.get_title()]
+    assert cnn_models.first_misclassified_per_class(y_true, y_pred) == shown and len(shown) == 10

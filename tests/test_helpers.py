@@ -240,10 +240,19 @@ def test_misclassified_viewer_one_per_class():
     x = torch.rand(50, 1, 8, 8)
     y_true = torch.arange(50) % 5
     y_pred = (y_true + (torch.arange(50) % 3 == 0).long()) % 5
-    fig = helpers.show_misclassified(x, y_true, y_pred, list("ABCDE"), one_per_class=True)
+    fig = helpers.show_misclassified(x, y_true, y_pred, list("ABCDE"), n=5, one_per_class=True)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 5 and [t.split("\n")[0] for t in titles] == [f"true: {c}" for c in "ABCDE"]
     assert all(t.split("\n")[0][6:] != t.split("\n")[1][6:] for t in titles)
+
+
+def test_misclassified_grid_fills_up_to_n_when_a_class_has_no_errors():
+    x = torch.rand(50, 1, 8, 8)
+    y_true = torch.arange(50) % 5
+    y_pred = torch.where((y_true != 4) & (torch.arange(50) % 3 == 0), (y_true + 1) % 5, y_true)  # class E: no errors
+    fig = helpers.show_misclassified(x, y_true, y_pred, list("ABCDE"), n=6, one_per_class=True)
+    titles = [ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 6 and titles[:4] == [f"true: {c}" for c in "ABCD"] and "true: E" not in titles
 
 
 # ----------------------------------------------------------------------------------------------------- saving

@@ -176,8 +176,27 @@ def test_figures_are_numbered_under_their_section():
                         "<p class='caption'>Figure 2: (a) Learning curves</p>"]
 
 
-def test_a_percentage_stays_on_one_line():
+def test_a_number_stays_on_one_line_with_its_unit():
     assert build_reports.fix_prose("reaches 97.5 % and 3 %", "hw1_mlp_cifar10") == "reaches 97.5\u00a0% and 3\u00a0%"
+    assert build_reports.fix_prose("took 374 s. Then 2 seeds", "hw1_mlp_cifar10") == "took 374\u00a0s. Then 2 seeds"
+
+
+def test_zipped_notebooks_do_not_echo_saved_paths():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("helpers.record_result(x=1)")
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "PosixPath('/work/x/results.json')"},
+                                           execution_count=1),
+                    nbformat.v4.new_output("stream", name="stdout", text="kept\n")]
+    nb.cells = [cell]
+    assert [o.output_type for o in build_reports.without_saved_paths(nb).cells[0].outputs] == ["stream"]
+
+
+def test_a_cell_tagged_to_show_its_code_keeps_it_in_a_report_without_code():
+    shown, hidden = nbformat.v4.new_code_cell("def recorder(): pass"), nbformat.v4.new_code_cell("train()")
+    shown.metadata["tags"] = [build_reports.SHOW_CODE_TAG]
+    shown.outputs = hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out\n")]
+    cells = build_reports.prepare_for_print([shown, hidden], "hw1_mlp_cifar10", [], code="hidden", console=True)
+    assert [build_reports.REMOVE_INPUT_TAG in c.metadata["tags"] for c in cells] == [False, True]
 
 
 def test_code_zip_is_one_folder_that_runs_alone(tiny_repo):

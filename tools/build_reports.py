@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402  (the assignment list, titles and notebook order)
 
 SKIP_TAG, HIDE_OUTPUT_TAG, SHOW_OUTPUT_TAG = "report-skip", "report-hide-output", "report-show-output"
+SHOW_CODE_TAG = "report-show-code"  # a code cell printed even in a report without code (a spec asks for that code)
 DISCUSSION_TAG = "discussion"
 REMOVE_INPUT_TAG = "report-remove-input"  # set by this script on the copies it prints
 PLACEHOLDER_NAME, PLACEHOLDER_ID = "(name: set NAME=... or student.toml)", "(student ID: set ID=...)"
@@ -438,11 +439,11 @@ def is_noise(output):
 
 
 def fix_prose(text, assignment):
-    """`text` with the PROSE_FIXES of `assignment` applied, and a number kept on one line with its % sign."""
+    """`text` with the PROSE_FIXES of `assignment` applied, and a number kept on one line with its unit (% or s)."""
     for which, pattern, replacement in PROSE_FIXES:
         if which in ("*", assignment):
             text = re.sub(pattern, replacement, text)
-    return re.sub(r"(\d) %", "\\1\u00a0%", text)
+    return re.sub(r"(\d) (%|s\b)", "\\1\u00a0\\2", text)
 
 
 def paragraphs_dedup(text, seen):
@@ -475,7 +476,7 @@ def prepare_for_print(cells, assignment, modules, *, code, console, seen=None):
             continue
         if cell.cell_type != "code":
             continue
-        hide_input = code != "shown" or DISCUSSION_TAG in tags(cell)
+        hide_input = (code != "shown" and SHOW_CODE_TAG not in tags(cell)) or DISCUSSION_TAG in tags(cell)
         if hide_input:
             cell.metadata["tags"].append(REMOVE_INPUT_TAG)
         if HIDE_OUTPUT_TAG in tags(cell):
@@ -520,7 +521,9 @@ def drop_empty_headings(cells):
 
 # ------------------------------------------------------------------------------------------------ HTML and PDF
 BASE_CSS = """
-@page { size: A4; margin: 15mm 14mm 16mm 14mm; }
+@page { size: A4; margin: 15mm 14mm 16mm 14mm;
+  @bottom-center { content: counter(page); font-family: "Liberation Sans", Arial, sans-serif; font-size: 8pt;
+  color: #555; } }
 html, body { background: white; }
 body, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown { font-family: "Liberation Sans", Arial, Helvetica, "DejaVu Sans",
   sans-serif; font-size: 10.5pt; line-height: 1.38; color: #111; }
@@ -573,7 +576,7 @@ pre { orphans: 4; widows: 4; }
 /* nothing below the last cell: a bottom margin or padding there printed an empty last page */
 html, body, main, .jp-Notebook { height: auto !important; min-height: 0 !important; margin-bottom: 0 !important;
   padding-bottom: 0 !important; }
-main > :last-child, .jp-Cell:last-child, .jp-Cell:last-child * { margin-bottom: 0 !important;
+main > :last-child, .jp-Cell:last-child, .jp-Cell:last-child :last-child { margin-bottom: 0 !important;
   padding-bottom: 0 !important; }
 @media screen { body { margin: 0 !important; padding: 0 !important; } }
 .title-block { margin: 0 0 10px; }
@@ -903,6 +906,15 @@ Figures and results are written to figures/ and results/ in this folder.
     return text
 
 
+def without_saved_paths(nb):
+    """`nb` without the outputs that only echo where a file was saved (an absolute path of the machine that ran it)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "execute_result" and str(
+                o.get("data", {}).get("text/plain", "")).startswith(("PosixPath(", "WindowsPath(")))]
+    return nb
+
+
 def code_zip(assignment, target):
     """code.zip: one folder <assignment>/ holding the notebooks (with outputs), the modules they import, helpers.py,
     requirements.txt, a README, the results of other hand-ins they read and the benchmark notes they cite."""
@@ -923,7 +935,10 @@ def code_zip(assignment, target):
     readme = zip_readme(assignment, list(members) + ["requirements.txt"], foreign)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for arcname, path in members.items():
-            z.write(path, f"{assignment}/{arcname}")
+            if path.suffix == ".ipynb":
+                z.writestr(f"{assignment}/{arcname}", nbformat.writes(without_saved_paths(nbformat.read(path, 4))))
+            else:
+                z.write(path, f"{assignment}/{arcname}")
         z.writestr(f"{assignment}/requirements.txt", requirements_text())
         z.writestr(f"{assignment}/README.md", readme)
     return target

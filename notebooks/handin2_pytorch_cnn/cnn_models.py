@@ -236,15 +236,14 @@ def top_confusions(y_true, y_pred, n=5):
     return top, (counts[n][1] if len(counts) > n else 0)
 
 
-def first_misclassified_per_class(y_true, y_pred, n_classes=10):
-    """(true, predicted) of the first misclassified test image of each class: the ones `show_misclassified` shows
-    with one_per_class=True."""
-    pairs = []
-    for c in range(n_classes):
-        wrong = [(int(t), int(p)) for t, p in zip(y_true, y_pred) if int(t) == c and int(p) != c]
-        if wrong:
-            pairs.append(wrong[0])
-    return pairs
+def first_misclassified_per_class(y_true, y_pred, n_classes=10, n=10):
+    """(true, predicted) of the misclassified test images `show_misclassified(..., one_per_class=True)` shows, in its
+    order: the first of each true class that has one, then the next errors in test-set order, up to n."""
+    wrong = [i for i, (t, p) in enumerate(zip(y_true, y_pred)) if int(t) != int(p)]
+    chosen = [next(i for i in wrong if int(y_true[i]) == c) for c in range(n_classes)
+              if any(int(y_true[i]) == c for i in wrong)]
+    chosen += [i for i in wrong if i not in chosen][:max(0, n - len(chosen))]
+    return [(int(y_true[i]), int(y_pred[i])) for i in chosen]
 
 
 def count_3x3_convs(model):
