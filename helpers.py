@@ -663,13 +663,16 @@ def confusion_matrix_plot(y_true, y_pred, class_names, title="Confusion matrix (
     import seaborn as sns
     from sklearn.metrics import confusion_matrix
     cm = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=range(len(class_names)))
-    fig, ax = plt.subplots(figsize=(1.0 + 0.65 * len(class_names), 0.6 + 0.55 * len(class_names)))
+    size = max(len(class_names), 5)  # two classes get the room of five: title and labels stay readable
+    width = 1.0 + 0.65 * size
+    fig, ax = plt.subplots(figsize=(width, 0.6 + 0.55 * size))
     sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, xticklabels=class_names, yticklabels=class_names,
                 ax=ax)
+    ax.tick_params(axis="y", rotation=0)  # class names read across, not turned sideways
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
     accuracy = 100.0 * np.trace(cm) / cm.sum()
-    ax.set_title(f"{title}: accuracy {accuracy:.2f}%")
+    ax.set_title(textwrap.fill(f"{title}: accuracy {accuracy:.2f}%", int(9 * width)))
     fig.tight_layout()
     return fig
 

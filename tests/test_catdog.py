@@ -54,3 +54,14 @@ def test_seed_curves_plot_draws_a_thin_line_per_seed(summary):
     _, histories = summary
     fig = catdog.seed_curves_plot("t", histories)
     assert [len(ax.get_lines()) for ax in fig.axes] == [2 + 2 * 3, 2 + 2 * 3]  # train and test: mean + each seed
+
+
+def test_the_spec_test_function_agrees_with_helpers_evaluate():
+    import torch
+    helpers.seed_everything(0)
+    model = catdog.myCNN()
+    x, y = torch.randn(250, 3, 32, 32), torch.randint(0, 2, (250,))
+    risk, accuracy = catdog.test_risk(model, torch.device("cpu"), torch.nn.functional.binary_cross_entropy_with_logits,
+                                      (x, y))
+    ref_risk, ref_accuracy = helpers.evaluate(model, x, y, loss="bce")
+    assert risk == pytest.approx(ref_risk, rel=1e-5) and accuracy == ref_accuracy and not model.training

@@ -197,6 +197,11 @@ def test_a_cell_tagged_to_show_its_code_keeps_it_in_a_report_without_code():
     shown.outputs = hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out\n")]
     cells = build_reports.prepare_for_print([shown, hidden], "hw1_mlp_cifar10", [], code="hidden", console=True)
     assert [build_reports.REMOVE_INPUT_TAG in c.metadata["tags"] for c in cells] == [False, True]
+    plot = nbformat.v4.new_code_cell("fig, ax = plt.subplots()")
+    plot.metadata["tags"] = [build_reports.HIDE_INPUT_TAG]
+    plot.outputs = shown.outputs
+    cells = build_reports.prepare_for_print([plot], "a3_cnn_catdog", [], code="shown", console=True)
+    assert build_reports.REMOVE_INPUT_TAG in cells[0].metadata["tags"] and cells[0].outputs  # outputs without code
 
 
 def test_code_zip_is_one_folder_that_runs_alone(tiny_repo):
@@ -219,7 +224,10 @@ def test_title_block_has_fields_and_placeholders(tiny_repo):
 
 def test_distinct_hardware_is_listed_once():
     results = {"ex1_a": {"hardware": "CPU A"}, "ex2_b": {"hardware": "CPU A"}, "ex4_c": {"hardware": "GPU B"}}
-    assert build_reports.distinct_line(results, "hardware") == "ex1, ex2: CPU A; ex4: GPU B"
+    assert build_reports.distinct_line(results, "hardware") == "Ex. 1, Ex. 2: CPU A; Ex. 4: GPU B"
+    assert [build_reports.short_name(n) for n in ("p3a_simple_cnn", "task2_seeds", "q1_dataset",
+                                                  "bonus_transfer_learning", "written_questions")] == [
+        "3A", "Task 2", "Q1", "bonus", "written questions"]
     assert build_reports.distinct_line({"ex1_a": {"hardware": "CPU A"}, "ex2_b": {"hardware": "CPU A"}},
                                        "hardware") == "CPU A"
 

@@ -18,8 +18,9 @@ helpers.py, requirements.txt, a README and the results of other hand-ins its not
 Route: nbconvert HTML (MathJax with STIX-Web fonts from the local jupyter-server-mathjax package, no internet) ->
 headless Chromium prints it to PDF. Without Chromium the HTML is still written (build/reports/) and the command says
 what to install. Cell tags the reports obey: "report-skip" (cell left out), "report-hide-output" (outputs left out),
-"report-show-output" (printed console output kept where a report otherwise leaves it out), "discussion" (the
-Markdown a helpers.discuss cell writes is shown, not its code).
+"report-show-output" (printed console output kept where a report otherwise leaves it out), "report-show-code" (code
+printed in a report without code), "report-hide-input" (outputs printed without the code, e.g. plotting code),
+"discussion" (the Markdown a helpers.discuss cell writes is shown, not its code).
 """
 import argparse
 import ast
@@ -46,6 +47,7 @@ import helpers  # noqa: E402  (the assignment list, titles and notebook order)
 
 SKIP_TAG, HIDE_OUTPUT_TAG, SHOW_OUTPUT_TAG = "report-skip", "report-hide-output", "report-show-output"
 SHOW_CODE_TAG = "report-show-code"  # a code cell printed even in a report without code (a spec asks for that code)
+HIDE_INPUT_TAG = "report-hide-input"  # a code cell whose outputs are printed without its code (plotting code)
 DISCUSSION_TAG = "discussion"
 REMOVE_INPUT_TAG = "report-remove-input"  # set by this script on the copies it prints
 PLACEHOLDER_NAME, PLACEHOLDER_ID = "(name: set NAME=... or student.toml)", "(student ID: set ID=...)"
@@ -286,10 +288,12 @@ def local_module_path(name, assignment):
     return others[0] if others else None
 
 
-def code_usage(assignment):
+def code_usage(assignment, skip_tags=()):
     """What an assignment's code uses: {module path: names used from it} for helpers.py and every project module its
     notebooks import (its own, and e.g. hand-in 1's numpy_mlp.py in hand-in 2), followed through the modules: all of
-    an own module counts as used, of another assignment's module only what the used names need."""
+    an own module counts as used, of another assignment's module only what the used names need. Cells tagged with
+    one of `skip_tags` are not scanned (the appendix leaves out discussion and report-skip cells, and what only they
+    use)."""
     paths = helpers.notebook_paths(assignment, REPO)
     usage = {}
 
@@ -308,7 +312,8 @@ def code_usage(assignment):
             changed |= len(usage[path]) != before
         return changed
 
-    scan([t for _, c in notebook_code(paths) if (t := parse(c.source))])
+    scan([t for _, c in notebook_code(paths, lambda cell_tags: not set(cell_tags) & set(skip_tags))
+          if (t := parse(c.source))])
     changed = True
     while changed:
         changed = False
@@ -329,8 +334,15 @@ def results_of(assignment):
 
 
 def short_name(notebook):
-    """ex4_residual -> ex4, task2_seeds -> task2, p3a_simple_cnn -> p3a, q1_dataset -> q1."""
-    return notebook.split("_")[0] if re.match(r"^(ex|task|p|q)\d", notebook) else notebook.replace("_", " ")
+    """The part a notebook answers, as the report names it: ex4_residual -> Ex. 4, task2_seeds -> Task 2,
+    p3a_simple_cnn -> 3A, q1_dataset -> Q1, bonus_transfer_learning -> bonus."""
+    head = notebook.split("_")[0]
+    for pattern, name in ((r"ex(\d+)$", "Ex. {}"), (r"task(\d+)$", "Task {}"), (r"q(\d+)$", "Q{}")):
+        if match := re.match(pattern, head):
+            return name.format(match.group(1))
+    if match := re.match(r"p(\d)([a-z])$", head):
+        return match.group(1) + match.group(2).upper()
+    return head if head == "bonus" else notebook.replace("_", " ")
 
 
 def distinct_line(results, key):
@@ -476,7 +488,8 @@ def prepare_for_print(cells, assignment, modules, *, code, console, seen=None):
             continue
         if cell.cell_type != "code":
             continue
-        hide_input = (code != "shown" and SHOW_CODE_TAG not in tags(cell)) or DISCUSSION_TAG in tags(cell)
+        hide_input = ((code != "shown" and SHOW_CODE_TAG not in tags(cell)) or DISCUSSION_TAG in tags(cell)
+                      or HIDE_INPUT_TAG in tags(cell))
         if hide_input:
             cell.metadata["tags"].append(REMOVE_INPUT_TAG)
         if HIDE_OUTPUT_TAG in tags(cell):
@@ -857,7 +870,7 @@ def report_notebook(assignment, student):
     if sub.get("captions"):  # the hand-ins' checklist asks for figure captions
         add_captions(cells)
     if sub["code"] == "appendix":
-        cells += appendix_cells(assignment, paths, usage)
+        cells += appendix_cells(assignment, paths, code_usage(assignment, skip_tags=(DISCUSSION_TAG, SKIP_TAG)))
     contents = None if sub.get("compact") else [first_heading(p) for p in paths] + (
         ["Appendix: code"] if sub["code"] == "appendix" else [])
     head = title_html(assignment, student, contents=contents, compact=sub.get("compact", False))
@@ -877,11 +890,22 @@ def first_heading(path):
 
 
 # ----------------------------------------------------------------------------------------------- zips
-def requirements_text():
-    """requirements.txt for a hand-in: the pinned packages, without the note on installing this repository."""
-    lines = (REPO / "requirements.txt").read_text().splitlines()
-    return "\n".join(line for line in lines if not (line.startswith("#") and ("pip install -e" in line or
-                                                                                 "notebook's folder" in line))) + "\n"
+BUILD_ONLY = ("pytest", "nbval", "jupyter-server-mathjax")  # this repository's tests and report builder
+NEEDED_BY = {"openTSNE": "a3_feedforward"}  # packages only one assignment's notebooks import
+
+
+def requirements_text(assignment):
+    """requirements.txt for a hand-in: the pinned packages its notebooks need (not this repository's test and build
+    tools), without the note on installing this repository."""
+    kept = []
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        package = line.split("==")[0].strip()
+        if line.startswith("#") and ("pip install -e" in line or "notebook's folder" in line):
+            continue
+        if package in BUILD_ONLY or NEEDED_BY.get(package, assignment) != assignment:
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n"
 
 
 def zip_readme(assignment, files, foreign_results):
@@ -894,7 +918,8 @@ Run the notebooks in this folder in this order: {", ".join(notebooks)}.
     pip install -r requirements.txt
     export DATA_ROOT=/path/to/data   # a folder holding the datasets (MNIST/raw/, cifar-10-batches-py/);
                                      # without it torchvision downloads them into data/ here
-    jupyter lab                      # or: jupyter nbconvert --to notebook --execute --inplace <notebook>
+    jupyter lab                      # or, one notebook at a command line (NOTEBOOK_PATH names it for helpers):
+    NOTEBOOK_PATH=<notebook> jupyter nbconvert --to notebook --execute --inplace <notebook>
 
 `SMOKE=1` in the environment runs a quick check on small slices (outputs under .smoke/). `helpers.py` holds the code
 shared by all notebooks (training loop, data loading, plots); each notebook imports it and the module(s) beside it.
@@ -939,7 +964,7 @@ def code_zip(assignment, target):
                 z.writestr(f"{assignment}/{arcname}", nbformat.writes(without_saved_paths(nbformat.read(path, 4))))
             else:
                 z.write(path, f"{assignment}/{arcname}")
-        z.writestr(f"{assignment}/requirements.txt", requirements_text())
+        z.writestr(f"{assignment}/requirements.txt", requirements_text(assignment))
         z.writestr(f"{assignment}/README.md", readme)
     return target
 
@@ -1152,7 +1177,7 @@ def build(assignment, student=None):
     code_zip(assignment, folder / sub["zip"])
     made.append(sub["zip"])
     if sub.get("requirements"):
-        (folder / "requirements.txt").write_text(requirements_text())
+        (folder / "requirements.txt").write_text(requirements_text(assignment))
         made.append("requirements.txt")
     return made
 

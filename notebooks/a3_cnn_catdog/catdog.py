@@ -100,6 +100,22 @@ class myResNet(nn.Module):
         return self.fc8(self.fc7(h.flatten(1)))
 
 
+def test_risk(model, device, loss_fn, test_set):
+    """The spec's `test` (Q2 item 3): the test risk (mean of `loss_fn` over the test images) and the test accuracy (%)
+    of `model` on `device`, in eval mode and without gradients; `test_set` is the (x, y) pair of test tensors. The
+    model returns one logit per image: 'dog' when it is above 0 (p(dog) above 1/2)."""
+    x, y = test_set
+    model.to(device).eval()
+    risk, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(x), BATCH_SIZE):
+            logits = model(x[start:start + BATCH_SIZE].to(device)).reshape(-1)
+            labels = y[start:start + BATCH_SIZE].to(device).float()
+            risk += loss_fn(logits, labels).item() * len(labels)
+            correct += int(((logits > 0).float() == labels).sum())
+    return risk / len(x), 100.0 * correct / len(x)
+
+
 def train_model(model_class, train, test, seed, **options):
     """Build model_class(**options) from `seed` and train it by the recipe above: (model, history). The seed fixes the
     initial weights, the order of the mini-batches and the dropout masks."""
