@@ -450,6 +450,11 @@ def is_noise(output):
         plain.startswith(("PosixPath(", "WindowsPath(")))
 
 
+# the line `helpers.fit` prints after a run ("20 epochs in 37.0 s (cpu, float32): train acc ..."), with the "seed 0: "
+# that catdog.train_seeds prints before it
+FIT_SUMMARY = re.compile(r"^(seed \d+: )?\d+ epochs? in [\d.]+ s \(.*\n?", re.M)
+
+
 def fix_prose(text, assignment):
     """`text` with the PROSE_FIXES of `assignment` applied, and a number kept on one line with its unit (% or s)."""
     for which, pattern, replacement in PROSE_FIXES:
@@ -501,6 +506,10 @@ def prepare_for_print(cells, assignment, modules, *, code, console, seen=None):
         for o in cell.outputs:
             if is_noise(o) or (o.output_type == "stream" and not keep_console):
                 continue
+            if o.output_type == "stream" and SHOW_OUTPUT_TAG not in tags(cell):
+                o.text = FIT_SUMMARY.sub("", o.text)  # the training loop's progress lines: the tables hold the numbers
+                if not o.text.strip():
+                    continue
             if hide_input and o.output_type == "execute_result" and set(o.get("data", {})) == {"text/plain"}:
                 continue  # a bare return value means nothing without the code that produced it
             if "text/markdown" in o.get("data", {}):

@@ -131,7 +131,6 @@ def train_seeds(model_class, train, test, title, figure, **options):
     (models, histories), two lists in the order of SEEDS."""
     models, histories = [], []
     for seed in SEEDS:
-        print(f"seed {seed}:", end=" ")
         model, history = train_model(model_class, train, test, seed, **options)
         models.append(model)
         histories.append(history)
