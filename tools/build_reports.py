@@ -562,7 +562,8 @@ p, li, td, th, .jp-RenderedMarkdown, .jp-RenderedHTMLCommon { word-break: normal
 .jp-RenderedHTMLCommon h2 { font-size: 13.5pt !important; margin: 12px 0 5px !important; line-height: 1.25; }
 .jp-RenderedHTMLCommon h3 { font-size: 11.5pt !important; margin: 10px 0 4px !important; }
 .jp-RenderedHTMLCommon h4 { font-size: 10.5pt !important; margin: 8px 0 3px !important; }
-.jp-RenderedHTMLCommon :is(h1, h2, h3, h4) { break-after: avoid; page-break-after: avoid; font-weight: bold; }
+.jp-RenderedHTMLCommon :is(h1, h2, h3, h4) { break-after: avoid; page-break-after: avoid; break-inside: avoid;
+  font-weight: bold; }
 .jp-RenderedHTMLCommon :is(h1, h2, h3, h4) + * { break-before: avoid; }
 .jp-MarkdownCell:has(.jp-RenderedMarkdown > :is(h1, h2, h3, h4):last-child) { break-after: avoid; }
 .jp-RenderedHTMLCommon a.anchor-link { display: none; }
