@@ -945,8 +945,7 @@ def without_saved_paths(nb):
     """`nb` without the outputs that only echo where a file was saved (an absolute path of the machine that ran it)."""
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.output_type == "execute_result" and str(
-                o.get("data", {}).get("text/plain", "")).startswith(("PosixPath(", "WindowsPath(")))]
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "execute_result" and is_noise(o))]
     return nb
 
 
