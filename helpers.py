@@ -12,6 +12,7 @@ import pickle
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import textwrap
 import time
@@ -46,6 +47,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+import rules  # noqa: E402  (the comparison rules, claims and timing rules)
 from tqdm.auto import tqdm  # noqa: E402
 
 # Flush denormal floats to zero, before the first parallel operation starts PyTorch's worker threads (which inherit
@@ -556,8 +559,9 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
 
     Returns a history: per-epoch curves train_costs, train_accuracy (mean over the epoch's mini-batches),
     test_costs, test_accuracy (percent), val_* when `val` is given, train_eval_* with `eval_train=True` (the whole
-    training set evaluated in eval mode), epoch_seconds (training only); and `run`, the settings: device,
-    precision (as used), epochs, batch_size, learning_rate, seconds (total, evaluation included).
+    training set evaluated in eval mode), epoch_seconds (training only), eval_seconds (the evaluations after each
+    epoch); and `run`: device, precision (as used), epochs, batch_size, learning_rate, seconds (total, evaluation
+    included), stalled_epochs (slower than twice the fastest: `rules.stalled_epochs`; the machine was busy).
     `on_batch(step)` is called after each optimizer step; `augment(x_batch, generator)` transforms each training batch
     (e.g. `flip_and_crop`) drawing from fit's seeded generator; `precision="mixed"` trains and evaluates under
     autocast (`autocast_dtype`); `compile=True` trains through `torch.compile`.
@@ -574,7 +578,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     torch.manual_seed(seed)  # dropout masks
     generator = torch.Generator(device=device).manual_seed(seed)  # shuffling
     x_train, y_train = (t.to(device) for t in train)
-    history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")} | {"epoch_seconds": []}
+    history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
+    history |= {"epoch_seconds": [], "eval_seconds": []}
     n_batches, step, start_all = -(-len(x_train) // batch_size), 0, time.perf_counter()
     model.train()
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS)):
@@ -587,20 +592,25 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
             if on_batch is not None:
                 on_batch(step)
         _stop_on_nan(losses, epoch, optimizer, history)
-        history["epoch_seconds"].append(time.perf_counter() - start)
-        history["train_costs"].append(losses.mean().item())
+        history["train_costs"].append(losses.mean().item())  # .item() waits for the epoch's last step
         history["train_accuracy"].append(100.0 * accuracies.mean().item())
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        start = time.perf_counter()
         for name, (x, y) in sets.items():
             cost, acc = evaluate(run_model, x, y, loss, precision=precision)
             history[f"{name}_costs"].append(cost)
             history[f"{name}_accuracy"].append(acc)
+        history["eval_seconds"].append(time.perf_counter() - start)
     history["run"] = dict(device=device.type, precision=precision_label(autocast_dtype(precision, device)),
                           epochs=epochs, batch_size=batch_size, learning_rate=optimizer.param_groups[0]["lr"],
-                          seconds=time.perf_counter() - start_all)
-    if progress:
+                          seconds=time.perf_counter() - start_all,
+                          stalled_epochs=rules.stalled_epochs(history["epoch_seconds"]))
+    if progress:  # progress, not a result: on stderr, which reports leave out
+        stalls = history["run"]["stalled_epochs"]
         print(f"{epochs} epochs in {history['run']['seconds']:.1f} s ({device.type}, {history['run']['precision']}): "
               f"train acc {history['train_accuracy'][-1]:.2f}%, test acc {history['test_accuracy'][-1]:.2f}%, "
-              f"test cost {history['test_costs'][-1]:.4f}")
+              f"test cost {history['test_costs'][-1]:.4f}" + (f"; stalled epochs {stalls}" if stalls else ""),
+              file=sys.stderr)
     return history
 
 
