@@ -821,9 +821,14 @@ def _atomic_write(path, write):
 
 
 def save_figure(fig, name, assignment=None):
-    """Save a figure as figures/<assignment>/<name>.png (under .smoke/ in smoke mode); returns the path."""
-    path = OUTPUT_ROOT / "figures" / current_assignment(assignment) / f"{name}.png"
-    return _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=130, bbox_inches="tight"))
+    """Save a figure as figures/<assignment>/<name>.png (under .smoke/ in smoke mode); returns None (a notebook cell
+    ending in this call echoes nothing; `figure_path` says where it went)."""
+    _atomic_write(figure_path(name, assignment), lambda f: fig.savefig(f, format="png", dpi=130, bbox_inches="tight"))
+
+
+def figure_path(name, assignment=None):
+    """Where `save_figure` puts the figure `name`: figures/<assignment>/<name>.png under this mode's output root."""
+    return OUTPUT_ROOT / "figures" / current_assignment(assignment) / f"{name}.png"
 
 
 def _plain(value):
@@ -845,15 +850,20 @@ def record_result(assignment=None, **numbers):
     """Write the numbers a notebook reports to results/<assignment>/<notebook>.json (under .smoke/ in smoke mode).
 
     Adds `hardware` (see `hardware()`) unless given, and `notebook_seconds` (time since `banner()`). NaN and infinite
-    values are written as null (valid JSON)."""
+    values are written as null (valid JSON). Returns None (`result_path` says where it went)."""
     if _RUN["notebook"] is None:
         raise ValueError("record_result does not know which notebook runs: call helpers.banner() first (the setup "
                          "cell does).")
-    path = OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{_RUN['notebook']}.json"
+    path = result_path(assignment)
     numbers.setdefault("hardware", hardware())
     numbers.setdefault("notebook_seconds", time.perf_counter() - _RUN["start"])
     text = json.dumps(_plain(numbers), indent=2, sort_keys=True, allow_nan=False) + "\n"
-    return _atomic_write(path, lambda f: f.write(text.encode()))
+    _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def result_path(assignment=None):
+    """Where `record_result` writes this notebook's numbers: results/<assignment>/<notebook>.json."""
+    return OUTPUT_ROOT / "results" / current_assignment(assignment) / f"{_RUN['notebook']}.json"
 
 
 def show_code(*objects):

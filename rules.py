@@ -31,7 +31,7 @@ def _smoke():
 
 
 def claim(holds, sentence):
-    """Check one sentence of the analysis against the run; shows the verdict and returns whether it holds.
+    """Check one sentence of the analysis against the run and show the verdict (returns None: nothing to echo).
 
     In full mode a contradicted claim is shown in bold with its sentence; in smoke mode `holds` is evaluated (so a
     typo fails) but not judged. The output's metadata carries the verdict for the runner, the tests and the reports.
@@ -50,7 +50,6 @@ def claim(holds, sentence):
         text, markdown = f"CONTRADICTED: {sentence}", f"**✗ contradicted by this run:** {sentence}"
     display({"text/plain": text, "text/markdown": markdown}, raw=True,
             metadata={CLAIM_KEY: {"sentence": sentence, "holds": verdict}})
-    return holds
 
 
 def notebook_claims(nb):
@@ -96,16 +95,25 @@ def compare_seeds(values, alpha=ALPHA):
 
     Returns a list of dicts (a, b, diff = mean a - mean b, p, p_holm, verdict), a being the higher mean; verdict is
     "ahead" (a ahead of b) or "within noise". Holm's correction runs over all the pairs; a gap above BIG_GAP is
-    "ahead" without a test.
+    "ahead" without a test (p None). A notebook comparing several measures uses `compare_families`.
     """
-    means = {n: float(np.mean(v)) for n, v in values.items()}
-    order = sorted(values, key=means.get, reverse=True)
-    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
-    tested = [(a, b) for a, b in pairs if means[a] - means[b] <= BIG_GAP]
-    raw = {pair: welch_p(values[pair[0]], values[pair[1]]) for pair in tested}
+    return compare_families(values, alpha=alpha)[0]
+
+
+def compare_families(*measures, alpha=ALPHA):
+    """`compare_seeds` for several measures at once (each a dict name -> per-seed list), with Holm's correction over
+    the pairs of all of them: one family per notebook. Returns one comparison per measure."""
+    pairs = []  # (measure index, a, b), a the higher mean
+    for k, values in enumerate(measures):
+        means = {n: float(np.mean(v)) for n, v in values.items()}
+        order = sorted(values, key=means.get, reverse=True)
+        pairs += [(k, a, b, means[a] - means[b]) for i, a in enumerate(order) for b in order[i + 1:]]
+    tested = [(k, a, b) for k, a, b, diff in pairs if diff <= BIG_GAP]
+    raw = {t: welch_p(measures[t[0]][t[1]], measures[t[0]][t[2]]) for t in tested}
     adjusted = dict(zip(tested, holm(list(raw.values())))) if tested else {}
-    return [dict(a=a, b=b, diff=means[a] - means[b], p=raw.get((a, b)), p_holm=adjusted.get((a, b)),
-                 verdict="ahead" if adjusted.get((a, b), 0.0) < alpha else "within noise") for a, b in pairs]
+    return [[dict(a=a, b=b, diff=diff, p=raw.get((k, a, b)), p_holm=adjusted.get((k, a, b)),
+                  verdict="ahead" if adjusted.get((k, a, b), 0.0) < alpha else "within noise")
+             for j, a, b, diff in pairs if j == k] for k in range(len(measures))]
 
 
 def ahead(comparison, a, b):
@@ -124,13 +132,17 @@ def leaders(comparison):
     return [n for n in names if not any(r["b"] == n and r["verdict"] == "ahead" for r in comparison)]
 
 
-def comparison_table(comparison, digits=2, unit="points"):
-    """The pairs of a comparison as Markdown table rows: pair, difference, p (Holm), verdict."""
-    p_text = lambda p: "— (gap > 10 points)" if p is None else f"{p:.3f}"  # noqa: E731
-    rows = [f"| {r['a']} vs {r['b']} | {r['diff']:+.{digits}f} {unit} | {p_text(r['p_holm'])} | {r['verdict']} |"
-            for r in comparison]
-    return "\n".join(["| pair (higher mean first) | difference of means | p (Welch, Holm) | verdict |",
-                      "|---|---|---|---|", *rows])
+def comparison_table(comparisons, digits=2, unit="points"):
+    """Markdown table of one comparison, or of several (a dict label -> comparison, with a measure column): pair,
+    difference of means, p (Welch, Holm), verdict."""
+    named = comparisons if isinstance(comparisons, dict) else {None: comparisons}
+    p_text = lambda p: "— (gap > 10 points)" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"  # noqa: E731
+    first = (lambda label: f"| {label} ") if None not in named else (lambda label: "")
+    rows = [f"{first(label)}| {r['a']} vs {r['b']} | {r['diff']:+.{digits}f} {unit} | {p_text(r['p_holm'])} | "
+            f"{r['verdict']} |" for label, comparison in named.items() for r in comparison]
+    head = "| pair (higher mean first) | difference of means | p (Welch, Holm) | verdict |"
+    return "\n".join([("| measure " if None not in named else "") + head,
+                      "|---" * (head.count("|") - 1 + (None not in named)) + "|", *rows])
 
 
 # ------------------------------------------------------------------------------------- single runs: McNemar

@@ -260,11 +260,13 @@ def test_save_and_record_write_where_expected(tmp_path, monkeypatch):
     monkeypatch.setattr(helpers, "OUTPUT_ROOT", tmp_path)
     monkeypatch.chdir(tmp_path)
     fig = helpers.training_curve_plot("t", [1, 0.5], [1, 0.6], [50, 80], [45, 78], 64, 0.1)
-    path = helpers.save_figure(fig, "curve", assignment="a3_feedforward")
+    assert helpers.save_figure(fig, "curve", assignment="a3_feedforward") is None  # a cell ending in it echoes nothing
+    path = helpers.figure_path("curve", assignment="a3_feedforward")
     assert path == tmp_path / "figures" / "a3_feedforward" / "curve.png" and path.read_bytes()[:4] == b"\x89PNG"
     monkeypatch.setitem(helpers._RUN, "notebook", "task1")
     monkeypatch.setitem(helpers._RUN, "start", helpers.time.perf_counter() - 5)
-    path = helpers.record_result(assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3))
+    assert helpers.record_result(assignment="a3_feedforward", acc=np.float32(98.5), n=torch.tensor(3)) is None
+    path = helpers.result_path("a3_feedforward")
     written = json.loads(path.read_text())
     assert 5 <= written.pop("notebook_seconds") < 60
     assert written == {"acc": 98.5, "n": 3, "hardware": helpers.hardware()}
@@ -285,8 +287,8 @@ def test_smoke_mode_leaves_committed_outputs_untouched(tmp_path):
     folder = tmp_path / "a3_feedforward"
     folder.mkdir()
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import helpers, matplotlib.pyplot as plt;"
-            "print(helpers.save_figure(plt.figure(), '_unit_test'));"
-            "helpers.banner(); print(helpers.record_result(x=1))")
+            "helpers.save_figure(plt.figure(), '_unit_test'); print(helpers.figure_path('_unit_test'));"
+            "helpers.banner(); helpers.record_result(x=1); print(helpers.result_path())")
     env = dict(os.environ, SMOKE="1", MPLBACKEND="Agg", NOTEBOOK_PATH=str(folder / "_unit_test.ipynb"))
     out = subprocess.run([sys.executable, "-c", code, str(helpers.REPO)], cwd=folder, env=env, capture_output=True,
                          text=True, check=True).stdout.split()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import time
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +22,7 @@ matplotlib.use("Agg")
 import helpers  # noqa: E402
 
 sys.path.insert(0, str(helpers.REPO / "tools"))
+import cpu_load  # noqa: E402
 import run_notebooks  # noqa: E402
 
 SHARED_DATA = helpers.REPO.parent / "shared" / "data"
@@ -172,9 +174,10 @@ def test_torchvision_cifar_route_names_truncated_and_missing_files(tmp_path, mon
 
 # ---------------------------------------------------------------------------- 3. and 4. the notebook runner
 @pytest.fixture
-def tiny_repo(tmp_path):
+def tiny_repo(tmp_path, monkeypatch):
     """A throwaway repository whose notebooks import the real helpers; returns its root."""
     (tmp_path / "notebooks" / "a3_feedforward").mkdir(parents=True)
+    monkeypatch.setattr(run_notebooks, "PRE_RUN_SECONDS", 0.2)  # the CPU check before a run, shortened for tests
     return tmp_path
 
 
@@ -314,9 +317,10 @@ def test_saved_files_honour_the_umask_and_nan_is_null(tmp_path, monkeypatch):
     old = os.umask(0o022)
     try:
         monkeypatch.setitem(helpers._RUN, "notebook", "r")
-        path = helpers.record_result(assignment="a3_feedforward", loss=float("nan"), best=[1.0, float("inf")],
-                                     notebook_seconds=1.0)
-        figure = helpers.save_figure(matplotlib.pyplot.figure(), "f", assignment="a3_feedforward")
+        helpers.record_result(assignment="a3_feedforward", loss=float("nan"), best=[1.0, float("inf")],
+                              notebook_seconds=1.0)
+        helpers.save_figure(matplotlib.pyplot.figure(), "f", assignment="a3_feedforward")
+        path, figure = helpers.result_path("a3_feedforward"), helpers.figure_path("f", "a3_feedforward")
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(figure.stat().st_mode) == 0o644
@@ -377,3 +381,87 @@ def test_ctrl_c_keeps_the_landed_set_and_the_staged_outputs(tiny_repo, monkeypat
     assert landed.read_bytes() == b"old" and "NOTEBOOK_OUTPUT_ROOT" not in os.environ
     kept = tiny_repo / "build" / "failed" / "a3_feedforward" / "task_outputs" / "figures" / "a3_feedforward"
     assert (kept / "curve.png").read_bytes() == b"new"
+
+
+# ------------------------------------------------------------------------------ 7. CPU contention and claims
+def samples(other_cores, ours=2.0):
+    """Synthetic cumulative samples one second apart: other work of other_cores[i] cores in second i, our tree
+    busy with `ours` cores throughout."""
+    found, busy, tree = [(0.0, 0.0, 0.0)], 0.0, 0.0
+    for second, other in enumerate(other_cores, 1):
+        busy, tree = busy + ours + other, tree + ours
+        found.append((float(second), busy, tree))
+    return found
+
+
+@pytest.mark.parametrize("other, share, peak, marked", [
+    ([0.0] * 600, 0.0, 0.0, False),  # our own two busy cores are not other work
+    ([0.1] * 600, 0.1, 0.1, False),  # at the mean limit, not above it
+    ([0.2] * 600, 0.2, 0.2, True),  # steady background work
+    ([0.0] * 300 + [1.0] * 6 + [0.0] * 294, 0.01, 1.0, True),  # a 6-s burst that averages out over 10 min
+    ([0.0] * 300 + [0.5] * 3 + [0.0] * 297, 0.0025, 0.3, False),  # 3 s of half a core: 0.3 over the busiest 5 s
+    ([0.3] * 3, 0.3, 0.3, True),  # a notebook shorter than the window: the whole span is the window
+])
+def test_contention_marks_planted_load(other, share, peak, marked):
+    verdict = cpu_load.contention(samples(other))
+    assert verdict == {"other_cpu_share": pytest.approx(share, abs=1e-3),
+                       "peak_5s_share": pytest.approx(peak, abs=1e-3), "marked": marked}
+
+
+def test_sampler_counts_a_burning_process_as_other_work_only_outside_our_tree():
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        with cpu_load.Sampler(interval=0.5) as ours, cpu_load.Sampler(root=sleeper.pid, interval=0.5) as outside:
+            time.sleep(2.5)
+    finally:
+        burner.kill(), sleeper.kill(), burner.wait(), sleeper.wait()
+    mine, theirs = ours.verdict(), outside.verdict()  # the same seconds, seen from the two trees
+    assert theirs["marked"] and theirs["other_cpu_share"] > 0.4
+    assert theirs["other_cpu_share"] - mine["other_cpu_share"] > 0.4  # the burner, ours in the first view only
+    assert burner.pid in [pid for _, pid, _ in outside.busiest(top=5)]
+
+
+BURN_OUTSIDE = ("import json, os, pathlib, subprocess, sys, time\n"
+                "burn = 'import time\\nend = time.time() + 2\\nwhile time.time() < end: pass'\n"
+                "orphan = 'import subprocess, sys; subprocess.Popen([sys.executable, \"-c\", sys.argv[1]])'\n"
+                "subprocess.run([sys.executable, '-c', orphan, burn], check=True)  # its parent exits: not ours\n"
+                "result = pathlib.Path(os.environ['NOTEBOOK_OUTPUT_ROOT'], 'results', 'a3_feedforward', 'busy.json')\n"
+                "result.parent.mkdir(parents=True); result.write_text(json.dumps({'value': 1})); time.sleep(2.5)")
+
+
+def test_a_notebook_run_beside_other_work_is_marked_in_its_results_and_the_time_table(tiny_repo, capsys):
+    path = notebook(tiny_repo, "busy", BURN_OUTSIDE, setup=False)
+    assert run_notebooks.run_all([path], tiny_repo, keep_times=True) == 0
+    out = capsys.readouterr().out
+    numbers = json.loads((tiny_repo / "results" / "a3_feedforward" / "busy.json").read_text())
+    assert numbers["value"] == 1 and numbers["cpu_contention"]["marked"] is True
+    assert numbers["cpu_contention"]["other_cpu_share"] > 0.1
+    row = next(line for line in (tiny_repo / "results" / "run_times.md").read_text().splitlines() if "busy" in line)
+    assert row.endswith(" marked** |") and "MARKED: timings may be bent" in out and "; busiest: " in out
+
+
+def test_the_kernel_s_cpu_counts_as_ours_after_it_has_exited(tiny_repo):
+    path = notebook(tiny_repo, "own", "end = time.time() + 2\nwhile time.time() < end: pass", setup=False)
+    sampler = cpu_load.Sampler()
+    assert run_notebooks.run(path, tiny_repo, smoke=False, sampler=sampler) is None
+    assert sampler.samples[-1][2] - sampler.samples[0][2] > 1.8  # the kernel's 2 s, read from its reaped time
+
+
+CLAIMS = (f"import sys; sys.path.insert(0, {str(helpers.REPO)!r}); import rules\n"
+          "rules.claim(1 > 2, 'one is more than two'); rules.claim(2 > 1, 'two is more than one')")
+
+
+def test_contradicted_claims_are_listed_and_fail_the_run_but_the_notebook_lands(tiny_repo, capsys, monkeypatch):
+    wrong = notebook(tiny_repo, "wrong", CLAIMS, setup=False)
+    fine = notebook(tiny_repo, "fine", "print('no claims')", setup=False)
+    assert run_notebooks.run_all([wrong, fine], tiny_repo) == 1
+    out = capsys.readouterr().out
+    listing = out[out.index("1 claim(s) contradicted by this run"):]
+    assert "notebooks/a3_feedforward/wrong.ipynb: one is more than two" in listing
+    assert "two is more than one" not in listing and "fine.ipynb" not in listing
+    assert "2/2 notebooks ran" in out
+    assert run_notebooks.contradictions(wrong) == ["one is more than two"]  # landed in place, verdict shown
+    monkeypatch.setenv("SMOKE", "1")
+    assert run_notebooks.run_all([notebook(tiny_repo, "wrong", CLAIMS, setup=False)], tiny_repo) == 0
+    assert "contradicted" not in capsys.readouterr().out

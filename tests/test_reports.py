@@ -95,6 +95,16 @@ def executed_notebook(title, printed="the answer is 42"):
     return nb
 
 
+def claims_cell(*claims):
+    """A cell tagged "claims" with the outputs rules.claim leaves, one per (sentence, holds); holds None: not judged."""
+    cell = nbformat.v4.new_code_cell("\n".join(f"rules.claim(True, {s!r})" for s, _ in claims))
+    cell.metadata["tags"] = [build_reports.CLAIMS_TAG]
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": s, "text/markdown": s},
+                                           metadata={build_reports.rules.CLAIM_KEY: {"sentence": s, "holds": h}})
+                    for s, h in claims]
+    return cell
+
+
 @pytest.fixture
 def tiny_repo(tmp_path, monkeypatch):
     """A throwaway repository: a3_feedforward and handin1 with one executed notebook and a module each."""
@@ -147,20 +157,6 @@ def test_module_excerpt_keeps_only_what_is_used(tiny_repo):
     assert "def used" in text and "X = 1" in text and "def unused" not in text and "import os" not in text
 
 
-def test_show_code_printout_is_removed_and_the_rest_kept(tiny_repo):
-    module = build_reports.Module(tiny_repo / "helpers.py")
-    cell = nbformat.v4.new_code_cell("print('before')\nhelpers.show_code(helpers.used)\nprint('after')")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                           text="before\n" + module.source_of("used") + "\nafter\n")]
-    assert build_reports.strip_show_code_output(cell, [module])
-    assert cell.outputs[0].text == "before\nafter\n"
-
-
-def test_repeated_paragraphs_are_printed_once():
-    seen = set()
-    paragraph = "*Precision:* float32 throughout, the same words in every notebook of this assignment, long enough."
-    assert paragraph in build_reports.paragraphs_dedup(f"# Task 1\n\n{paragraph}", seen)
-    assert paragraph not in build_reports.paragraphs_dedup(f"# Task 2\n\n{paragraph}\n\nNew text.", seen)
 
 
 def test_figures_are_numbered_under_their_section():
@@ -176,32 +172,66 @@ def test_figures_are_numbered_under_their_section():
                         "<p class='caption'>Figure 2: (a) Learning curves</p>"]
 
 
-def test_a_number_stays_on_one_line_with_its_unit():
-    assert build_reports.fix_prose("reaches 97.5 % and 3 %", "hw1_mlp_cifar10") == "reaches 97.5\u00a0% and 3\u00a0%"
-    assert build_reports.fix_prose("took 374 s. Then 2 seeds", "hw1_mlp_cifar10") == "took 374\u00a0s. Then 2 seeds"
 
 
-def test_zipped_notebooks_do_not_echo_saved_paths():
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("helpers.record_result(x=1)")
-    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "PosixPath('/work/x/results.json')"},
-                                           execution_count=1),
-                    nbformat.v4.new_output("stream", name="stdout", text="kept\n")]
-    nb.cells = [cell]
-    assert [o.output_type for o in build_reports.without_saved_paths(nb).cells[0].outputs] == ["stream"]
+def test_reports_leave_out_claims_stderr_and_printed_code():
+    listing = nbformat.v4.new_code_cell("helpers.show_code(helpers.fit)")
+    listing.outputs = [nbformat.v4.new_output("stream", name="stdout", text="def fit():\n    pass\n")]
+    work = nbformat.v4.new_code_cell("train()")
+    work.outputs = [nbformat.v4.new_output("stream", name="stderr", text="epoch 1/20\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="20 epochs in 3.0 s\n")]
+    cells = [claims_cell(("A beats B", True)), listing, work]
+    printed = build_reports.prepare_for_print(cells, code="hidden", console=True)
+    assert [[o.get("text") for o in c.outputs] for c in printed] == [["20 epochs in 3.0 s\n"]]  # printed as written
+    shown = build_reports.prepare_for_print(cells, code="shown", console=False)
+    assert [c.source for c in shown] == [listing.source, work.source]  # code printed; no claims, no console lines
+
+
+def test_the_appendix_names_only_notebooks_with_discussions(tiny_repo):
+    paths = build_reports.helpers.notebook_paths("handin1_numpy_mlp", tiny_repo)
+    head = build_reports.appendix_cells("handin1_numpy_mlp", paths, {})[0].source
+    assert "discussions" not in head
+    nb = nbformat.read(paths[0], as_version=4)
+    nb.cells[2].metadata["tags"] = [build_reports.DISCUSSION_TAG]
+    nbformat.write(nb, paths[0])
+    head = build_reports.appendix_cells("handin1_numpy_mlp", paths, {})[0].source
+    assert "The code that writes the discussions of part1_tiny is left out" in head
+
+
+def test_a_contradicted_claim_stops_the_build_and_keeps_the_old_reports(tiny_repo, capsys):
+    path = tiny_repo / "notebooks" / "handin1_numpy_mlp" / "part1_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(claims_cell(("Adam ends ahead of plain SGD", False), ("ReLU trains faster", None),
+                                ("The network learns", True)))
+    nbformat.write(nb, path)
+    old = tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"the previous report")
+    with pytest.raises(build_reports.ClaimsRefused) as refused:
+        build_reports.build("handin1_numpy_mlp", STUDENT)
+    message = str(refused.value)
+    assert "notebooks/handin1_numpy_mlp/part1_tiny.ipynb" in message and "make all A=" in message
+    assert "Adam ends ahead of plain SGD" in message and "ReLU trains faster" in message  # not judged: smoke run
+    assert "The network learns" not in message
+    assert sorted(p.name for p in old.parent.parent.iterdir()) == ["handin1_numpy_mlp"]  # nothing half-built
+    assert [p.name for p in old.parent.iterdir()] == ["report.pdf"] and old.read_bytes() == b"the previous report"
+    assert build_reports.main(["handin1_numpy_mlp"]) == 1
+    assert "Adam ends ahead of plain SGD" in capsys.readouterr().err
 
 
 def test_a_cell_tagged_to_show_its_code_keeps_it_in_a_report_without_code():
     shown, hidden = nbformat.v4.new_code_cell("def recorder(): pass"), nbformat.v4.new_code_cell("train()")
     shown.metadata["tags"] = [build_reports.SHOW_CODE_TAG]
     shown.outputs = hidden.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out\n")]
-    cells = build_reports.prepare_for_print([shown, hidden], "hw1_mlp_cifar10", [], code="hidden", console=True)
-    assert [build_reports.REMOVE_INPUT_TAG in c.metadata["tags"] for c in cells] == [False, True]
+    cells = build_reports.prepare_for_print([shown, hidden], code="hidden", console=True)
+    assert [build_reports.input_removed(c) for c in cells] == [False, True]
     plot = nbformat.v4.new_code_cell("fig, ax = plt.subplots()")
     plot.metadata["tags"] = [build_reports.HIDE_INPUT_TAG]
     plot.outputs = shown.outputs
-    cells = build_reports.prepare_for_print([plot], "a3_cnn_catdog", [], code="shown", console=True)
-    assert build_reports.REMOVE_INPUT_TAG in cells[0].metadata["tags"] and cells[0].outputs  # outputs without code
+    cells = build_reports.prepare_for_print([plot], code="shown", console=True)
+    assert build_reports.input_removed(cells[0]) and cells[0].outputs  # outputs without code
+    cells = build_reports.prepare_for_print([plot], code="hidden", console=True)  # tagged, in a report without code
+    assert cells[0].metadata["tags"] == [build_reports.HIDE_INPUT_TAG] and build_reports.input_removed(cells[0])
 
 
 def test_code_zip_is_one_folder_that_runs_alone(tiny_repo):
@@ -234,6 +264,10 @@ def test_distinct_hardware_is_listed_once():
 
 @needs_pdf_tools
 def test_tiny_reports_become_pdfs(tiny_repo):
+    path = tiny_repo / "notebooks" / "handin1_numpy_mlp" / "part1_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(claims_cell(("The tiny network answers 42", True)))
+    nbformat.write(nb, path)
     made = build_reports.build("handin1_numpy_mlp", STUDENT)
     assert sorted(made) == build_reports.expected_files("handin1_numpy_mlp")
     pdf = tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf"
@@ -244,6 +278,9 @@ def test_tiny_reports_become_pdfs(tiny_repo):
     assert "Appendix: code" in text and "def model" in text and "def used" in text and "def unused" not in text
     assert text.count("print('the answer is 42')") == 1  # the code appears once: in the appendix
     assert pdf_info(pdf)["Title"].strip() == "Hand-in 1: a NumPy neural network on MNIST"
+    assert "answers 42" not in text and "discussions" not in text  # no claims; no discussion cells to leave out
+    with zipfile.ZipFile(tiny_repo / "reports" / "handin1_numpy_mlp" / "code.zip") as z:  # the claims stay there
+        assert "answers 42" in z.read("handin1_numpy_mlp/part1_tiny.ipynb").decode()
     fonts = typeset_fonts(tiny_repo / "build" / "reports" / "handin1_numpy_mlp.html")
     assert fonts and all(f.startswith("STIXMathJax") for f in fonts), fonts  # not the fallback with floating accents
     build_reports.build("a3_feedforward", STUDENT)
@@ -295,8 +332,8 @@ def test_a3_notebook_is_self_contained_and_in_question_order(built):
     nb = nbformat.read(built / "a3_cnn_catdog" / "Lovelace_Ada_Assgn3.ipynb", as_version=4)
     nbformat.validate(nb)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert not re.search(r"(?m)^\s*(import|from)\s+(helpers|catdog)\b", code)
-    assert not re.search(r"\b(helpers|catdog)\.(?!py\b)\w", code)
+    assert not re.search(r"(?m)^\s*(import|from)\s+(helpers|rules|catdog)\b", code)
+    assert not re.search(r"\b(helpers|rules|catdog)\.(?!py\b)\w", code)
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")]
     order = [next(i for i, h in enumerate(headings) if key in h) for key in
              ("Written Questions", "Programming Question 1", "Programming Question 2", "Programming Question 3")]
@@ -357,12 +394,3 @@ def test_zips_run_alone(assignment, tmp_path):
     assert sorted(order) == sorted(p.name for p in unpacked.glob("*.ipynb"))
     for name in order:
         run_notebook(unpacked / name)
-
-
-def test_training_progress_lines_are_left_out_of_reports():
-    cell = nbformat.v4.new_code_cell("train()")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
-        "seed 0: 20 epochs in 37.0 s (cpu, bfloat16 autocast): train acc 99.1%, test acc 80.2%, test cost 0.5\n"
-        "parameters: 1,234\n"))]
-    cells = build_reports.prepare_for_print([cell], "a3_cnn_catdog", [], code="shown", console=True)
-    assert cells[0].outputs[0].text == "parameters: 1,234\n"

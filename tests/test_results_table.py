@@ -27,6 +27,7 @@ def test_a_missing_number_shows_in_its_row(tmp_path):
 
 def test_verdict_rules():
     assert results_table.floor(97.0, 98).startswith("BELOW")
-    assert "within noise" in results_table.versus("a", 98.0, "b", 98.1, 10_000)
+    assert "one run each: not ranked" in results_table.versus("a", 98.0, "b", 98.1, 10_000)
+    assert results_table.versus("a", 98.0, "b", 50.0) == "a ahead of b (48.00 points, above 10)"
     assert results_table.leaders({"a": [90, 91, 92], "b": [80, 81, 82], "c": [90.5, 91.5, 89.5]}) == \
-        "leading: a, c (tied within the seed spread)"
+        "leading: a, c (within noise of each other)"

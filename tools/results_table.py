@@ -10,12 +10,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402
+import rules  # noqa: E402
 
 TEST_10K = 10_000  # test images behind the single-run accuracies (MNIST and CIFAR-10)
-RULES = """Rules of the verdicts: a floor is met when our number is at or above it; two single runs differ only beyond
-two standard errors of the difference of their test accuracies ("within noise" otherwise); variants trained with
-several seeds are ranked by their means, and a variant leads when no other is ahead of it beyond two standard
-errors of the difference of the means (`helpers.seeds_differ`)."""
+RULES = """Rules of the verdicts (rules.py, the same for every notebook): a floor is met when our number is at or above
+it; variants trained with several seeds are ranked by Welch's t-test over the seeds, Holm-corrected over the row's
+pairs (alpha 0.05), and a variant leads when no other is ahead of it by that rule; two single runs are ranked only
+by an exact McNemar test on their per-example predictions, which this table does not have, so here they are ranked
+only when the gap exceeds 10 points."""
 
 
 def floor(value, limit):
@@ -23,22 +25,18 @@ def floor(value, limit):
     return f"meets the floor ({value:.2f} ≥ {limit:g})" if value >= limit else f"BELOW the floor ({value:.2f} < {limit:g})"
 
 
-def versus(name_a, a, name_b, b, n):
-    """Verdict of two single-run test accuracies by the two-standard-error rule."""
-    limit = helpers.two_se_difference(a, b, n)
-    if abs(a - b) <= limit:
-        return f"{name_a} and {name_b} within noise ({abs(a - b):.2f} ≤ {limit:.2f} points)"
+def versus(name_a, a, name_b, b, n=None):
+    """Verdict of two single-run accuracies: ranked only beyond rules.BIG_GAP points (no predictions here)."""
+    if abs(a - b) <= rules.BIG_GAP:
+        return f"{name_a} {a - b:+.2f} points against {name_b} (one run each: not ranked)"
     high, low = (name_a, name_b) if a > b else (name_b, name_a)
-    return f"{high} ahead of {low} ({abs(a - b):.2f} > {limit:.2f} points)"
+    return f"{high} ahead of {low} ({abs(a - b):.2f} points, above 10)"
 
 
 def leaders(per_seed):
-    """The variants that no other variant beats beyond the seed spread (`per_seed`: variant -> per-seed numbers)."""
-    beaten = {b for a in per_seed for b in per_seed
-              if a != b and helpers.mean_sd(per_seed[a])[0] > helpers.mean_sd(per_seed[b])[0]
-              and helpers.seeds_differ(per_seed[a], per_seed[b])}
-    ahead = [v for v in per_seed if v not in beaten]
-    return f"leading: {', '.join(ahead)}" + (" (tied within the seed spread)" if len(ahead) > 1 else "")
+    """The variants that no other is ahead of by Welch + Holm (`per_seed`: variant -> per-seed numbers)."""
+    ahead = rules.leaders(rules.compare_seeds(per_seed))
+    return f"leading: {', '.join(ahead)}" + (" (within noise of each other)" if len(ahead) > 1 else "")
 
 
 def means(per_seed):

@@ -8,6 +8,9 @@ the time limit, a dead kernel, Ctrl-C) is named with its failing cell and left a
 outputs are kept under build/failed/, and the run goes on; the exit status is non-zero if any failed.
 SMOKE=1 runs the notebooks in smoke mode and lands everything under .smoke/ instead (notebooks/ stays untouched).
 NOTEBOOK_CELL_TIMEOUT (seconds, default 3600) limits each cell.
+The CPU is sampled before the run and through each notebook (tools/cpu_load.py): a notebook during which other
+processes used the CPU is marked in the time table and in its results JSON ("cpu_contention"). After a full-mode run
+every claim (rules.claim) that a landed notebook's run contradicts is listed, and the exit status is non-zero.
 """
 import fcntl
 import json
@@ -23,12 +26,17 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+import cpu_load
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402  (the assignment list and the notebook order)
+import rules  # noqa: E402  (the claims a notebook's run judged)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 OUTPUT_DIRS = ("figures", "results", "checkpoints")
 KERNEL_ENV = ("SMOKE", "PROGRESS_BARS", "NOTEBOOK_OUTPUT_ROOT", "NOTEBOOK_PATH")  # set for each notebook's kernel
+PRE_RUN_SECONDS = cpu_load.WINDOW  # the CPU is sampled this long before the first notebook
+CONTENTION_KEY = "cpu_contention"  # the results JSON's entry for cpu_load.contention
 
 
 def notebooks(selection):
@@ -113,6 +121,18 @@ def land(staging, target):
     return moved
 
 
+def mark_results(staging, verdict):
+    """Add `verdict` (cpu_load.contention) to each results JSON the notebook wrote under `staging`; returns how many."""
+    marked = 0
+    for path in sorted((staging / "results").rglob("*.json")):
+        numbers = json.loads(path.read_text())
+        if isinstance(numbers, dict):
+            numbers[CONTENTION_KEY] = verdict
+            path.write_text(json.dumps(numbers, indent=2, sort_keys=True, allow_nan=False) + "\n")
+            marked += 1
+    return marked
+
+
 def write_notebook(nb, destination):
     """Write an executed notebook through a temporary file and a rename (never half-written)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -121,12 +141,14 @@ def write_notebook(nb, destination):
     os.replace(tmp, destination)
 
 
-def run(path, repo=REPO, smoke=None):
+def run(path, repo=REPO, smoke=None, sampler=None):
     """Execute one notebook in its own folder; on success land its outputs and the notebook together.
 
+    `sampler` (a cpu_load.Sampler, a new one if None) watches the CPU meanwhile; its verdict goes into the results.
     Returns None on success, else a one-line error text naming the failing cell. Ctrl-C is reported, then re-raised.
     """
     smoke = smoke_mode() if smoke is None else smoke
+    sampler = cpu_load.Sampler() if sampler is None else sampler
     target = repo / ".smoke" if smoke else repo
     handle = lock(path, repo)
     if handle is None:
@@ -143,7 +165,8 @@ def run(path, repo=REPO, smoke=None):
                           NOTEBOOK_PATH=str(path))
         interrupted = None
         try:
-            client.execute()
+            with sampler:
+                client.execute()
             error = None
         except CellTimeoutError:
             error = f"the cell ran longer than NOTEBOOK_CELL_TIMEOUT={cell_timeout()} s"
@@ -159,6 +182,7 @@ def run(path, repo=REPO, smoke=None):
         if error is None:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # land all or nothing
             try:
+                mark_results(staging, sampler.verdict())
                 land(staging, target)
                 write_notebook(nb, target / path.relative_to(repo) if smoke else path)
             finally:
@@ -193,46 +217,96 @@ def recorded_precision(path, target):
     return "; ".join(sorted(found))
 
 
-def time_table(rows, total, hardware):
+def load_cell(verdict):
+    """The time table's 'other CPU' cell: mean / busiest-5-s cores of other work, and the mark ('' if not sampled)."""
+    if verdict is None:
+        return ""
+    text = f"{verdict['other_cpu_share']:.2f} / {verdict['peak_5s_share']:.2f}"
+    return f"**{text} marked**" if verdict["marked"] else text
+
+
+def load_line(verdict):
+    """How much CPU other processes used, in words, and whether that marks the timings."""
+    text = (f"other processes used {verdict['other_cpu_share']:.2f} cores on average, "
+            f"{verdict['peak_5s_share']:.2f} in the busiest {cpu_load.WINDOW:.0f} s")
+    return text + (" - MARKED: timings may be bent by other work" if verdict["marked"] else " (quiet)")
+
+
+def time_table(rows, total, hardware, before=None):
     """The per-notebook time table (Markdown) printed at the end of a run and kept in results/run_times.md."""
-    lines = [f"Machine: {hardware}. Total: {total:.0f} s ({total / 60:.1f} min) for {len(rows)} notebook(s).", "",
-             "| notebook | status | seconds | precision recorded |", "|---|---|---|---|"]
-    lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {seconds:.0f} | {precision} |"
-              for name, ok, seconds, precision in rows]
+    lines = [f"Machine: {hardware}. Total: {total:.0f} s ({total / 60:.1f} min) for {len(rows)} notebook(s).",
+             *([f"Before the run: {load_line(before)}."] if before else []), "",
+             "| notebook | status | seconds | precision recorded | other CPU (cores: mean / busiest 5 s) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {seconds:.0f} | {precision} | {load_cell(verdict)} |"
+              for name, ok, seconds, precision, verdict in rows]
+    lines += ["", f"*other CPU*: cores used by processes outside this run (the machine's busy CPU time less the "
+              f"runner's and its kernels'), averaged over the notebook and over its busiest {cpu_load.WINDOW:.0f} s; "
+              f"**marked** above {cpu_load.MEAN_LIMIT:g} on average or {cpu_load.PEAK_LIMIT:g} in "
+              f"{cpu_load.WINDOW:.0f} s: that notebook's times (and the speeds it reports) may be bent by other work."]
     return "\n".join(lines) + "\n"
+
+
+def check_before():
+    """Sample the CPU for PRE_RUN_SECONDS before the run; print a warning naming the busiest other processes if it is
+    busy; returns the verdict."""
+    with cpu_load.Sampler() as sampler:
+        time.sleep(PRE_RUN_SECONDS)
+    verdict = sampler.verdict()
+    busy = verdict["marked"]
+    print(f"{'WARNING: the machine is busy before the run' if busy else 'CPU before the run'}: {load_line(verdict)}"
+          + (f"; busiest: {cpu_load.busiest_text(sampler.busiest())}" if busy else ""), flush=True)
+    return verdict
+
+
+def contradictions(path):
+    """The sentences of the claims that a landed notebook's run contradicts (rules.contradicted)."""
+    return rules.contradicted(nbformat.read(path, as_version=4))
 
 
 def run_all(paths, repo=REPO, keep_times=False):
     """Run notebooks one after another, one progress line each, going on past failures; print a time table (kept in
-    results/run_times.md when `keep_times`: a run of every notebook); returns the exit status."""
+    results/run_times.md when `keep_times`: a run of every notebook) and, in full mode, every contradicted claim;
+    returns the exit status (1 if a notebook failed or a claim is contradicted)."""
     smoke = smoke_mode()
     if smoke:
         print("SMOKE=1: smoke mode; executed notebooks, figures and results land under .smoke/, not in place.")
     target = repo / ".smoke" if smoke else repo
-    failures, rows = [], []
+    before = check_before()
+    failures, rows, contradicted = [], [], []
     start_all = time.perf_counter()
     for k, path in enumerate(paths, 1):
         name = path.relative_to(repo)
         print(f"[{k}/{len(paths)}] {name} ...", flush=True)
-        start = time.perf_counter()
-        error = run(path, repo, smoke)
+        start, sampler = time.perf_counter(), cpu_load.Sampler()
+        error = run(path, repo, smoke, sampler)
         seconds = time.perf_counter() - start
         print(f"[{k}/{len(paths)}] {name}: {'ok' if error is None else f'FAILED at {error}'} ({seconds:.0f} s)",
               flush=True)
-        rows.append((name, error is None, seconds, recorded_precision(path, target) if error is None else ""))
+        verdict = sampler.verdict() if sampler.samples else None
+        if verdict and verdict["marked"]:
+            print(f"  {load_line(verdict)}; busiest: {cpu_load.busiest_text(sampler.busiest())}", flush=True)
+        rows.append((name, error is None, seconds, recorded_precision(path, target) if error is None else "", verdict))
         if error:
             failures.append(name)
+        elif not smoke:
+            contradicted += [(name, sentence) for sentence in contradictions(path)]
     total = time.perf_counter() - start_all
     print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {total:.0f} s")
     for name in failures:
         print(f"  failed: {name}")
-    table = time_table(rows, total, helpers.hardware())
+    table = time_table(rows, total, helpers.hardware(), before)
     print(table)
     if keep_times:
         (target / "results").mkdir(parents=True, exist_ok=True)
         (target / "results" / "run_times.md").write_text(
             f"# Notebook run times (`make all`, {time.strftime('%Y-%m-%d %H:%M')})\n\n" + table)
-    return 1 if failures else 0
+    if contradicted:
+        print(f"{len(contradicted)} claim(s) contradicted by this run (the notebooks landed; fix the analysis or the "
+              "claim):")
+        for name, sentence in contradicted:
+            print(f"  {name}: {sentence}")
+    return 1 if failures or contradicted else 0
 
 
 if __name__ == "__main__":
