@@ -156,6 +156,18 @@ def mcnemar_p(correct_a, correct_b):
     return 1.0 if only_a + only_b == 0 else float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
 
 
+def compare_runs(correct, alpha=ALPHA):
+    """Every pair of single runs scored on one test set (`correct`: name -> per-example correctness), best first:
+    exact McNemar p per pair, Holm-corrected over the pairs; the same dicts as `compare_seeds` (diff in points).
+    One run per variant: the text says "one run"."""
+    acc = {n: 100.0 * float(np.mean(c)) for n, c in correct.items()}
+    order = sorted(correct, key=acc.get, reverse=True)
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]]
+    raw = [mcnemar_p(correct[a], correct[b]) for a, b in pairs]
+    return [dict(a=a, b=b, diff=acc[a] - acc[b], p=p, p_holm=q, verdict="ahead" if q < alpha else "within noise")
+            for (a, b), p, q in zip(pairs, raw, holm(raw) if raw else [])]
+
+
 # ---------------------------------------------------------------------------------------------- overfitting
 def overfits(train_costs, heldout_costs, rise=OVERFIT_RISE):
     """Whether a run overfits: its held-out loss at the last epoch is more than `rise` above its minimum while the

@@ -73,6 +73,16 @@ def test_mcnemar_matches_a_hand_count():
         rules.mcnemar_p(a, b[:-1])
 
 
+def test_single_runs_are_ranked_by_mcnemar_with_holm():
+    a = [True] * 8 + [False] * 2 + [True] * 50 + [False] * 5  # 58 right
+    b = [False] * 8 + [True] * 2 + [True] * 50 + [False] * 5  # 52 right: p = 112/1024 against a
+    c = [False] * 30 + [True] * 35  # 35 right: against a, 28 only-a vs 5 only-c
+    comparison = rules.compare_runs({"b": b, "a": a, "c": c})
+    assert [(r["a"], r["b"]) for r in comparison] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert comparison[0]["p"] == pytest.approx(112 / 1024) and rules.within_noise(comparison, "a", "b")
+    assert rules.ahead(comparison, "a", "c") and comparison[1]["p_holm"] == pytest.approx(3 * comparison[1]["p"])
+
+
 def test_overfitting_needs_a_rising_heldout_loss_and_a_falling_training_loss():
     train = [1.0, 0.5, 0.3, 0.2, 0.1]
     assert rules.overfits(train, [0.9, 0.5, 0.40, 0.42, 0.45])  # 12.5 % above its minimum, training still falls

@@ -598,7 +598,7 @@ def first_heading(path):
 
 
 # ----------------------------------------------------------------------------------------------- zips
-BUILD_ONLY = ("pytest", "nbval", "jupyter-server-mathjax")  # this repository's tests and report builder
+BUILD_ONLY = ("pytest", "nbval", "jupyter-server-mathjax", "psutil")  # the tests, report builder and runner
 NEEDED_BY = {"openTSNE": "a3_feedforward"}  # packages only one assignment's notebooks import
 
 
