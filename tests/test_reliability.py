@@ -430,7 +430,8 @@ BURN_OUTSIDE = ("import json, os, pathlib, subprocess, sys, time\n"
                 "result.parent.mkdir(parents=True); result.write_text(json.dumps({'value': 1})); time.sleep(2.5)")
 
 
-def test_a_notebook_run_beside_other_work_is_marked_in_its_results_and_the_time_table(tiny_repo, capsys):
+def test_a_notebook_run_beside_other_work_is_marked_in_its_results_and_the_time_table(tiny_repo, capsys, monkeypatch):
+    monkeypatch.setenv("SMOKE", "0")  # a full-mode run (make test's nbval half sets SMOKE=1 for the whole session)
     path = notebook(tiny_repo, "busy", BURN_OUTSIDE, setup=False)
     assert run_notebooks.run_all([path], tiny_repo, keep_times=True) == 0
     out = capsys.readouterr().out
@@ -453,6 +454,7 @@ CLAIMS = (f"import sys; sys.path.insert(0, {str(helpers.REPO)!r}); import rules\
 
 
 def test_contradicted_claims_are_listed_and_fail_the_run_but_the_notebook_lands(tiny_repo, capsys, monkeypatch):
+    monkeypatch.setenv("SMOKE", "0")  # a full-mode run (make test's nbval half sets SMOKE=1 for the whole session)
     wrong = notebook(tiny_repo, "wrong", CLAIMS, setup=False)
     fine = notebook(tiny_repo, "fine", "print('no claims')", setup=False)
     assert run_notebooks.run_all([wrong, fine], tiny_repo) == 1
