@@ -65,7 +65,18 @@ REPO = Path(__file__).resolve().parent
 SMOKE = os.environ.get("SMOKE", "0") not in ("", "0")
 # where figures, results and checkpoints go: .smoke/ in smoke mode; `make all` points NOTEBOOK_OUTPUT_ROOT at a staging
 # folder and moves its files in place only when the whole notebook has run (tools/run_notebooks.py)
-OUTPUT_ROOT = Path(os.environ.get("NOTEBOOK_OUTPUT_ROOT") or (REPO / ".smoke" if SMOKE else REPO))
+def _output_root():
+    """Where figures, results and checkpoints go: the runner's staging folder, else this repository when the kernel
+    runs in it (notebooks/<assignment>/, or the folder a code zip unpacks to), else the kernel's own folder (a notebook
+    copied elsewhere never writes into the repository); under .smoke/ in smoke mode."""
+    if os.environ.get("NOTEBOOK_OUTPUT_ROOT"):
+        return Path(os.environ["NOTEBOOK_OUTPUT_ROOT"])
+    cwd = Path.cwd().resolve()
+    home = REPO if cwd == REPO or cwd.parent == REPO / "notebooks" else cwd
+    return home / ".smoke" if SMOKE else home
+
+
+OUTPUT_ROOT = _output_root()
 PROGRESS_BARS = os.environ.get("PROGRESS_BARS", "1") != "0"  # the notebook runners turn bars off: reports keep summaries
 PRECISIONS = ("float32", "mixed")  # fit's `precision`: mixed = bfloat16 autocast on CPU / bf16 or fp16 on GPU
 ASSIGNMENTS = {  # notebooks/<assignment>/, in the order they are run and reported: (report title, spec file)
@@ -231,8 +242,18 @@ def load_mnist(root=None):
         if len(dataset.data) != len(dataset.targets):
             raise ValueError(f"Corrupt MNIST files: {raw / images} holds {len(dataset.data)} images but "
                              f"{raw / labels} {len(dataset.targets)} labels. Replace them with fresh copies.")
-        out += [dataset.data.float().div_(255).unsqueeze(1), dataset.targets.long()]
+        out += [dataset.data.float().div_(255).unsqueeze(1), _checked_labels(dataset.targets.long(), raw / labels)]
     return tuple(out)
+
+
+def _checked_labels(labels, path, n_classes=10):
+    """`labels` (int64 tensor) when all lie in 0..n_classes-1, else an error naming the file and the first bad value."""
+    bad = (labels < 0) | (labels >= n_classes)
+    if bool(bad.any()):
+        raise ValueError(f"{path} holds label {int(labels[bad][0])} at position {int(bad.nonzero()[0])}, outside the "
+                         f"dataset's classes 0-{n_classes - 1}: the file is corrupt or not this dataset's. Fix: "
+                         "replace it with a fresh copy.")
+    return labels
 
 
 def _cifar10_folder(root=None):
@@ -275,34 +296,57 @@ def cifar10_dataset(train, transform=None, root=None):
     import torchvision
 
     class OfflineCIFAR10(torchvision.datasets.CIFAR10):
-        def _check_integrity(self):
-            return True  # _cifar10_folder has checked that every file is there
+        """torchvision's CIFAR10 (indexing, transforms) over batches read by `_load_batch` (no md5 check)."""
 
-        def _load_meta(self):  # the class names are fixed; torchvision would md5-check batches.meta for them
-            self.classes = list(CIFAR10_CLASSES)
+        def __init__(self, folder, train, transform=None):
+            torchvision.datasets.VisionDataset.__init__(self, str(folder.parent), transform=transform)
+            self.train, self.classes = train, list(CIFAR10_CLASSES)
             self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+            batches = [_load_batch(folder / name) for name in CIFAR_FILES["train" if train else "test"]]
+            self.data = np.vstack([b["data"] for b in batches]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            self.targets = [int(t) for b in batches for t in b["labels"]]
 
     folder = _cifar10_folder(root)
-    try:
-        dataset = OfflineCIFAR10(folder.parent, train=train, download=False, transform=transform)
-    except Exception as e:  # torchvision does not say which batch it could not read: find it
-        bad = next((n for n in CIFAR_FILES["train" if train else "test"] if not _unpickles(folder / n)), "?")
-        raise ValueError(f"Corrupt or truncated CIFAR-10 file {folder / bad}: {type(e).__name__}: {e}. "
-                         "Replace it with a fresh copy.") from e
+    dataset = OfflineCIFAR10(folder, train, transform)
     if len(dataset.data) != len(dataset.targets):
         raise ValueError(f"Corrupt CIFAR-10 files in {folder}: {len(dataset.data)} images but "
                          f"{len(dataset.targets)} labels. Replace them with fresh copies.")
     return dataset
 
 
-def _unpickles(path):
-    """Whether the pickle at `path` loads (to name the unreadable CIFAR-10 batch in an error)."""
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what a CIFAR-10 batch holds (dicts, lists, strings, NumPy arrays): a pickle that
+    asks for anything else (which could run code) is refused."""
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("_codecs", "encode")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}, which a CIFAR-10 batch never holds (a pickle "
+                                         "can run code, so only NumPy arrays, lists and strings are read)")
+        if module == "numpy.core.multiarray":
+            module = "numpy._core.multiarray"  # NumPy 2's name for the module the batches were written with
+        return super().find_class(module, name)
+
+
+def _load_batch(path):
+    """One CIFAR-10 batch as a dict with str keys ('data', 'labels', ...), read by `_ArrayUnpickler`; names the file
+    when it is unreadable or holds anything else."""
     try:
         with open(path, "rb") as f:
-            pickle.load(f, encoding="latin1")
-        return True
-    except Exception:
-        return False
+            batch = _ArrayUnpickler(f, encoding="latin1").load()
+        batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+        if not isinstance(batch.get("data"), np.ndarray) or len(batch["data"]) != len(batch.get("labels", ())):
+            raise ValueError("no 'data' array with one 'labels' entry per image")
+    except ValueError as e:
+        if "outside the dataset's classes" in str(e):
+            raise
+        raise ValueError(f"Corrupt, truncated or foreign CIFAR-10 file {path}: {e}. Replace it with a fresh copy.") from e
+    except Exception as e:
+        raise ValueError(f"Corrupt, truncated or foreign CIFAR-10 file {path}: {type(e).__name__}: {e}. Replace it "
+                         "with a fresh copy.") from e
+    _checked_labels(torch.as_tensor(batch["labels"], dtype=torch.int64), path)
+    return batch
 
 
 def load_cifar10(root=None, classes=None):
@@ -440,8 +484,9 @@ def _eval_batch_size(device):
     return 2000 if device.type == "cuda" else 128
 
 
-def _check_pair(name, pair, allow_empty=False):
-    """The (x, y) tensors of `pair`, or an error naming the argument and what is wrong with it."""
+def _check_pair(name, pair, allow_empty=False, values=False):
+    """The (x, y) tensors of `pair`, or an error naming the argument and what is wrong with it (with `values`, also
+    NaN/infinite inputs and 0-255 pixels given as floats: fit checks once, not every evaluation)."""
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise ValueError(f"{name} must be a pair (x, y) of tensors, not {type(pair).__name__}.")
     x, y = pair
@@ -449,7 +494,31 @@ def _check_pair(name, pair, allow_empty=False):
         raise ValueError(f"{name}: {len(x)} inputs but {len(y)} labels; x and y must hold the same samples.")
     if len(x) == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (0 samples): nothing to train or evaluate on.")
+    if values and x.is_floating_point() and len(x):
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name}: the inputs hold NaN or infinite values (first at flat index "
+                             f"{int((~torch.isfinite(x)).flatten().nonzero()[0])}). Fix: clean or drop those samples.")
+        if float(x.max()) > PIXEL_LIMIT:
+            raise ValueError(f"{name}: the inputs reach {float(x.max()):g}, which looks like 0-255 pixel values given "
+                             "as floats where this project's loaders give [0, 1] (standardized values stay below "
+                             f"{PIXEL_LIMIT:g}). Fix: divide by 255 (or use helpers.load_mnist / load_cifar10).")
     return x, y
+
+
+PIXEL_LIMIT = 50.0  # float inputs above this are 0-255 pixels (MNIST/CIFAR standardized by their stats stay below 3)
+DIVERGENCE = 100.0  # fit warns when an epoch's mean training loss exceeds this many times its first batch's loss
+
+
+def _warn_if_diverging(first_loss, epoch_loss, epoch, optimizer):
+    """Warn (once per fit, by the caller) when the training loss has grown far beyond its first value; returns
+    whether it warned."""
+    if not first_loss > 0 or epoch_loss <= DIVERGENCE * first_loss:
+        return False
+    import warnings
+    warnings.warn(f"fit: the mean training loss of epoch {epoch} is {epoch_loss:.3g}, {epoch_loss / first_loss:.3g}x "
+                  f"its first batch's {first_loss:.3g}: training is diverging. Fix: lower the learning rate (now "
+                  f"{optimizer.param_groups[0]['lr']:g}) or check the inputs and labels.", RuntimeWarning, stacklevel=3)
+    return True
 
 
 def _check_positive_int(name, value):
@@ -570,7 +639,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     sets = {"train_eval": train} if eval_train else {}
     sets.update({"test": test} if val is None else {"val": val, "test": test})
     for name, pair in (("train", train), *sets.items()):
-        _check_pair(name, pair)
+        _check_pair(name, pair, values=True)
     device, memory_format = get_device(), _memory_format(model)
     model.to(device, memory_format=memory_format)
     run_model, scaler = _compiled(model, compile), _grad_scaler(precision, device)
@@ -580,7 +649,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     x_train, y_train = (t.to(device) for t in train)
     history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
     history |= {"epoch_seconds": [], "eval_seconds": []}
-    n_batches, step, start_all = -(-len(x_train) // batch_size), 0, time.perf_counter()
+    n_batches, step, start_all, warned = -(-len(x_train) // batch_size), 0, time.perf_counter(), False
     model.train()
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS)):
         start = time.perf_counter()
@@ -593,6 +662,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
                 on_batch(step)
         _stop_on_nan(losses, epoch, optimizer, history)
         history["train_costs"].append(losses.mean().item())  # .item() waits for the epoch's last step
+        first_loss = losses[0].item() if epoch == 1 else first_loss
+        warned = warned or _warn_if_diverging(first_loss, history["train_costs"][-1], epoch, optimizer)
         history["train_accuracy"].append(100.0 * accuracies.mean().item())
         history["epoch_seconds"].append(time.perf_counter() - start)
         start = time.perf_counter()
@@ -672,6 +743,14 @@ def confusion_matrix_plot(y_true, y_pred, class_names, title="Confusion matrix (
     """Heatmap of scikit-learn's confusion matrix (rows: true class, columns: predicted class) with counts."""
     import seaborn as sns
     from sklearn.metrics import confusion_matrix
+    for which, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        labels = np.asarray(labels)
+        outside = labels[(labels < 0) | (labels >= len(class_names))]
+        if len(outside):
+            raise ValueError(f"confusion_matrix_plot: {which} holds label {outside[0].item()!r}, outside the "
+                             f"{len(class_names)} classes {list(class_names)!r} (labels 0-{len(class_names) - 1}); "
+                             "the counts would leave it out. Fix: pass the class names of every label, or map the "
+                             "labels to 0..k-1 first.")
     cm = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=range(len(class_names)))
     size = max(len(class_names), 5)  # two classes get the room of five: title and labels stay readable
     width = 1.0 + 0.65 * size
@@ -878,7 +957,11 @@ def load_result(name, assignment):
     for root in (OUTPUT_ROOT, *([REPO / ".smoke"] if SMOKE else []), REPO):
         path = root / "results" / assignment / f"{name}.json"
         if path.exists():
-            return json.loads(path.read_text())
+            try:
+                return json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise ValueError(f"{path} is not readable JSON ({e}): the results of {name} are damaged. Fix: "
+                                 f"re-run notebooks/{assignment}/{name}.ipynb, or `git checkout` the file.") from e
     raise FileNotFoundError(f"No results/{assignment}/{name}.json yet: run notebooks/{assignment}/{name}.ipynb first.")
 
 

@@ -141,11 +141,11 @@ def test_validation_curves_and_mode_restored():
 
 def test_nan_loss_stops_with_epoch_and_batch():
     x, y = blobs()
-    x[130] = float("nan")
     model = tiny_model()
-    with pytest.raises(FloatingPointError, match=r"epoch 1, batch \d+ of 10: .*lower learning rate") as caught:
+    poison = lambda step: next(model.parameters()).data.fill_(float("nan")) if step == 3 else None  # noqa: E731
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch 4 of 10: .*lower learning rate") as caught:
         helpers.fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=32, progress=False,
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=None)
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), seed=None, on_batch=poison)
     assert caught.value.history["test_costs"] == []  # nothing was completed before the first epoch failed
 
 
@@ -284,12 +284,12 @@ def test_smoke_mode_leaves_committed_outputs_untouched(tmp_path):
     """A notebook-like run with SMOKE=1 writes under .smoke/, never to figures/ or results/."""
     import subprocess
     import sys
-    folder = tmp_path / "a3_feedforward"
-    folder.mkdir()
+    folder = helpers.REPO / "notebooks" / "a3_feedforward"  # a notebook of the repository, run in smoke mode
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import helpers, matplotlib.pyplot as plt;"
             "helpers.save_figure(plt.figure(), '_unit_test'); print(helpers.figure_path('_unit_test'));"
             "helpers.banner(); helpers.record_result(x=1); print(helpers.result_path())")
     env = dict(os.environ, SMOKE="1", MPLBACKEND="Agg", NOTEBOOK_PATH=str(folder / "_unit_test.ipynb"))
+    env.pop("NOTEBOOK_OUTPUT_ROOT", None)
     out = subprocess.run([sys.executable, "-c", code, str(helpers.REPO)], cwd=folder, env=env, capture_output=True,
                          text=True, check=True).stdout.split()
     out = [p for p in out if p.endswith((".png", ".json"))]
@@ -428,3 +428,73 @@ def test_notebook_name_from_the_runners_and_jupyter(monkeypatch):
     assert helpers.notebook_name() == "p1a_mlp"
     monkeypatch.delenv("JPY_SESSION_NAME")
     assert helpers.notebook_name() is None
+
+
+# ------------------------------------------------------------------------------------- inputs checked where they enter
+def test_a_notebook_copied_elsewhere_writes_beside_itself_not_into_the_repository(tmp_path):
+    import subprocess
+    import sys
+    folder = tmp_path / "hw1_mlp_cifar10"  # a foreign folder named like an assignment
+    folder.mkdir()
+    code = ("import helpers, matplotlib.pyplot as plt; helpers.banner('_foreign_copy_test');"
+            "helpers.save_figure(plt.figure(), '_foreign_copy_test'); helpers.record_result(x=1)")
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTEBOOK_OUTPUT_ROOT", "NOTEBOOK_PATH")}
+    subprocess.run([sys.executable, "-c", code], cwd=folder, env=dict(env, SMOKE="0", MPLBACKEND="Agg"), check=True,
+                   capture_output=True)
+    assert (folder / "results" / "hw1_mlp_cifar10" / "_foreign_copy_test.json").exists()
+    assert (folder / "figures" / "hw1_mlp_cifar10" / "_foreign_copy_test.png").exists()
+    assert not (helpers.REPO / "results" / "hw1_mlp_cifar10" / "_foreign_copy_test.json").exists()
+    assert not (helpers.REPO / "figures" / "hw1_mlp_cifar10" / "_foreign_copy_test.png").exists()
+
+
+def _pickle_file(path, obj):
+    import pickle
+    path.write_bytes(pickle.dumps(obj, protocol=2))
+    return path
+
+
+def test_cifar_batches_are_read_without_running_code_and_bad_labels_are_named(tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    bad = tmp_path / "data_batch_1"
+    bad.write_bytes(pickle.dumps({b"data": Payload(), b"labels": [0]}, protocol=2))
+    with pytest.raises(ValueError, match=r"data_batch_1.*asks for (posix|os)\.system"):
+        helpers._load_batch(bad)
+    assert not (tmp_path / "pwned").exists()
+    good = _pickle_file(tmp_path / "test_batch", {b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 9]})
+    assert helpers._load_batch(good)["labels"] == [3, 9]
+    wrong = _pickle_file(tmp_path / "data_batch_2", {b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 12]})
+    with pytest.raises(ValueError, match=r"data_batch_2 holds label 12 at position 1, outside the dataset's classes 0-9"):
+        helpers._load_batch(wrong)
+
+
+def test_confusion_matrix_refuses_labels_outside_its_classes():
+    with pytest.raises(ValueError, match=r"y_pred holds label 2, outside the 2 classes \['cat', 'dog'\]"):
+        helpers.confusion_matrix_plot([0, 1, 1], [0, 1, 2], ["cat", "dog"])
+
+
+def test_fit_refuses_nan_and_0_255_inputs_and_warns_when_diverging():
+    x, y = torch.rand(32, 4), torch.randint(0, 2, (32,))
+    model = torch.nn.Linear(4, 2)
+    run = lambda xs, lr=0.1, epochs=1: helpers.fit(  # noqa: E731
+        model, (xs, y), (x, y), epochs=epochs, batch_size=8, seed=0, progress=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=lr))
+    with pytest.raises(ValueError, match="train: the inputs hold NaN"):
+        run(torch.where(torch.arange(128).reshape(32, 4) == 5, float("nan"), x))
+    with pytest.raises(ValueError, match=r"train: the inputs reach 255, which looks like 0-255 pixel values"):
+        run(x * 0 + 255.0)
+    with pytest.warns(RuntimeWarning, match="training is diverging.*learning rate"):
+        run(x * 40, lr=1e4, epochs=3)
+
+
+def test_a_damaged_upstream_results_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(helpers, "OUTPUT_ROOT", tmp_path)
+    path = tmp_path / "results" / "handin1_numpy_mlp" / "ex3_multilayer.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"test_accuracy": 98.')
+    with pytest.raises(ValueError, match=r"ex3_multilayer\.json is not readable JSON.*re-run notebooks/handin1"):
+        helpers.load_result("ex3_multilayer", "handin1_numpy_mlp")
