@@ -11,20 +11,30 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 A      ?=
 
+# User values are taken as typed, never read by make or a shell: $(value ...) keeps make from expanding them, and
+# unexport from expanding them to export them (make exports command-line variables). A's words reach the tools
+# single-quoted (a ' inside as '\''); the student's settings go in the environment as STUDENT_*, which the recipe
+# names ("$STUDENT_NAME").
+ARGS = $(foreach a,$(value A),'$(subst ','\'',$(a))')
+export STUDENT_NAME := $(value NAME)
+export STUDENT_ID := $(value ID)
+export STUDENT_PARTNER := $(value PARTNER)
+export STUDENT_PARTNER_ID := $(value PARTNER_ID)
+unexport NAME ID PARTNER PARTNER_ID A
 # the student's settings, passed on only when given on the command line (not from the environment: WSL sets NAME)
-STUDENT = $(foreach v,NAME ID PARTNER PARTNER_ID,$(if $(filter command line,$(origin $(v))),\
-            --$(subst _,-,$(if $(filter NAME,$(v)),name,$(if $(filter ID,$(v)),id,$(if $(filter PARTNER,$(v)),partner,partner_id)))) "$($(v))"))
+given = $(if $(filter command line,$(origin $(1))),"--$(2)=$$STUDENT_$(1)")
+STUDENT = $(call given,NAME,name) $(call given,ID,id) $(call given,PARTNER,partner) $(call given,PARTNER_ID,partner-id)
 
 .PHONY: all test venv reports check-reports
 
 all: $(STAMP)
-	@case "$${SMOKE:-0}" in 0|"") ;; *) $(PY) tools/run_notebooks.py $(A); status=$$?; \
+	@case "$${SMOKE:-0}" in 0|"") ;; *) $(PY) tools/run_notebooks.py $(ARGS); status=$$?; \
 	  echo "SMOKE=$$SMOKE: outputs are under .smoke/; results/README.md and the reports were not rebuilt"; exit $$status;; esac; \
-	$(PY) tools/run_notebooks.py $(A); status=$$?; \
-	$(PY) tools/results_table.py && $(PY) tools/profile_runs.py >/dev/null && $(PY) tools/build_reports.py $(A) && exit $$status
+	$(PY) tools/run_notebooks.py $(ARGS); status=$$?; test $$status -lt 128 || exit $$status; \
+	$(PY) tools/results_table.py && $(PY) tools/profile_runs.py >/dev/null && $(PY) tools/build_reports.py -- $(ARGS) && exit $$status
 
 reports: $(STAMP)
-	$(PY) tools/build_reports.py $(STUDENT) $(A)
+	$(PY) tools/build_reports.py $(STUDENT) -- $(ARGS)
 
 check-reports: $(STAMP)
 	CHECK_REPORTS=1 $(PY) -m pytest tests/test_reports.py -q -k zips_run_alone

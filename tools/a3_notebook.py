@@ -14,6 +14,7 @@ import sys
 import nbformat
 
 import build_reports as br
+from student_fields import a3_prefix, display_name
 
 A3_CNN = "a3_cnn_catdog"
 PARTS = [  # the stand-alone notebook's parts in the spec's order: (source notebook, PDF name suffix, title)
@@ -40,7 +41,7 @@ FIT_NOTE = ("The epoch loop itself is `fit`, in section 0 (shared code) of the h
 
 def file_names(student):
     """The hand-in's file names: the notebook and one PDF per question."""
-    prefix = br.a3_prefix(student)
+    prefix = a3_prefix(student)
     return sorted([f"{prefix}.ipynb"] + [f"{prefix}_{suffix}.pdf" for suffix, _ in WRITTEN]
                   + [f"{prefix}_{suffix}.pdf" for _, suffix, _ in PARTS if suffix])
 
@@ -154,7 +155,7 @@ def shared_code(mods, usage, in_questions, prefixes):
 
 def title_cell(student):
     """The notebook's first cell: title, name and ID, what it holds and how to run it."""
-    who = br.display_name(student["name"]) or "Firstname Lastname"
+    who = display_name(student["name"]) or "Firstname Lastname"
     return br.markdown(
         f"# {br.helpers.ASSIGNMENTS[A3_CNN][0]}\n\n**{who}**, student ID {student['id'] or '(ID)'}\n\n"
         "Written questions 1–3 and programming questions 1–3 in the order of the assignment, each with its code, "
@@ -245,7 +246,7 @@ def pdf_parts(nb, ranges):
 def build(student, folder):
     """Write the stand-alone notebook and its six PDFs into `folder`; returns their names."""
     nb, ranges = standalone(student)
-    prefix = br.a3_prefix(student)
+    prefix = a3_prefix(student)
     nbformat.validate(nb)
     (folder / f"{prefix}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     made = [f"{prefix}.ipynb"]

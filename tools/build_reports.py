@@ -2,8 +2,10 @@
 
 Usage: python tools/build_reports.py [--name "Ada Lovelace"] [--id 123456] [--partner NAME] [--partner-id ID]
                                      [assignment ...]
-`make reports NAME="Ada Lovelace" ID="123456"` passes them; they are saved in student.toml (git-ignored) so that
-later builds, `make all` included, reuse them. Without a name the title pages show a visible placeholder.
+`make reports NAME="Ada Lovelace" ID="123456"` passes them; they are checked (tools/student_fields.py: a name is
+"First Last" or "Last, First") and saved in student.toml (git-ignored) so that later builds, `make all` included,
+reuse them. Without a name the title pages show a visible placeholder. One build runs at a time (a lock,
+build/locks/reports.lock); each assignment's set is built aside and replaced whole (tools/handin_folder.py).
 
 What each assignment gets is in SUBMISSIONS below and in README.md ("Hand-in files"); each spec's submission rules
 are in /specs. A code zip unpacks into one folder, <assignment>/, that runs by itself: its notebooks, the modules
@@ -18,7 +20,8 @@ Route: the notebooks print as they were run. nbconvert's TagRemovePreprocessor a
 names below), the template in tools/report_template/ (nbconvert's "lab" page, report.css, MathJax with STIX-Web fonts
 from the local jupyter-server-mathjax package) makes the HTML, and headless Chromium prints it. Without Chromium the
 HTML is still written (build/reports/) and the command says what to install. Outputs left out by kind: stderr
-(progress, bookkeeping), widgets, claims' verdicts, and in reports without console output stdout.
+(progress, bookkeeping), widgets, claims' verdicts, and in reports without console output stdout. A notebook's HTML
+is untrusted: it is sanitized, and the page runs only its own scripts, offline (tools/safe_html.py).
 """
 import argparse
 import ast
@@ -28,8 +31,11 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 from html import escape
 from pathlib import Path
@@ -45,6 +51,10 @@ TEMPLATE = Path(__file__).resolve().parent / "report_template"
 sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402  (the assignment list, titles and notebook order)
 import rules  # noqa: E402  (the claims a notebook's run backs)
+import handin_folder  # noqa: E402  (one build at a time; a set replaced whole)
+import safe_html  # noqa: E402  (what of a notebook's HTML is printed; the page's policy)
+import student_fields  # noqa: E402  (name and ID: checked, saved, made into file names)
+from student_fields import display_name  # noqa: E402
 
 SKIP_TAG, HIDE_OUTPUT_TAG = "report-skip", "report-hide-output"  # the cell left out; its outputs left out
 SHOW_OUTPUT_TAG = "report-show-output"  # stdout printed where a report otherwise leaves console output out
@@ -77,55 +87,8 @@ def student_file():
 
 
 def read_student():
-    """The student's settings from student.toml: name, id, partner, partner_id (missing ones are "")."""
-    values = dict(name="", id="", partner="", partner_id="")
-    path = student_file()
-    if path.exists():
-        import tomllib
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise SystemExit(f"{path}: {e}. Write it as lines like  name = \"Ada Lovelace\"  and  id = \"123456\".")
-        values.update({k: str(v).strip() for k, v in data.items() if k in values})
-    return values
-
-
-def save_student(values):
-    """Write student.toml (git-ignored) with the given settings."""
-    lines = ["# Your name and student ID for the title pages of the reports (tools/build_reports.py reads this;",
-             "# `make reports NAME=\"...\" ID=\"...\"` writes it). a3_feedforward is handed in by a pair: partner, "
-             "partner_id."]
-    lines += [f"{k} = {json.dumps(values[k], ensure_ascii=False)}" for k in ("name", "id", "partner", "partner_id")
-              if values.get(k)]
-    student_file().write_text("\n".join(lines) + "\n")
-
-
-def name_parts(name):
-    """(Lastname, Firstname) of a name: "Lovelace, Ada" or "Ada Lovelace" (the last word is the last name)."""
-    name = " ".join(name.split())
-    if not name:
-        return "Lastname", "Firstname"
-    if "," in name:
-        last, first = (s.strip() for s in name.split(",", 1))
-    else:
-        *first, last = name.split(" ")
-        first = " ".join(first)
-    clean = lambda s: re.sub(r"[^\w-]+", "-", s, flags=re.UNICODE).strip("-")  # noqa: E731
-    return clean(last) or "Lastname", clean(first) or "Firstname"
-
-
-def display_name(name):
-    """The name as written on a title page ("Lovelace, Ada" becomes "Ada Lovelace")."""
-    if "," in name:
-        last, first = (s.strip() for s in name.split(",", 1))
-        return f"{first} {last}".strip()
-    return " ".join(name.split())
-
-
-def a3_prefix(student):
-    """The a3 hand-in's file name prefix, Lastname_Firstname_Assgn3."""
-    last, first = name_parts(student["name"])
-    return f"{last}_{first}_Assgn3"
+    """The student's fields from student.toml: name, id, partner, partner_id (missing ones are "")."""
+    return student_fields.read(student_file())
 
 
 def expected_files(assignment, student=None):
@@ -434,34 +397,37 @@ def mathjax_url():
 
 def html_of(nb, title, compact=False, head_html=""):
     """The notebook as one HTML page through the report template (tools/report_template/): the title block on top,
-    report.css (and compact.css), MathJax with STIX."""
-    exporter = HTMLExporter(template_name=TEMPLATE.name, extra_template_basedirs=[str(TEMPLATE.parent)])
-    url = mathjax_url()
-    if url:
-        exporter.mathjax_url = url
-    else:
+    report.css (and compact.css), MathJax with STIX; the notebook's HTML sanitized and the page's own scripts the only
+    ones it runs (tools/safe_html.py)."""
+    exporter = HTMLExporter(template_name=TEMPLATE.name, extra_template_basedirs=[str(TEMPLATE.parent)],
+                            sanitize_html=True, filters={"clean_html": safe_html.clean})
+    if not mathjax_url():
         print("  note: pip install jupyter-server-mathjax for offline math rendering")
-    resources = {"metadata": {"name": title}, "compact": compact, "title_html": head_html}
+    page_nonce = safe_html.nonce()
+    resources = {"metadata": {"name": title}, "compact": compact, "title_html": head_html, "csp_nonce": page_nonce,
+                 "csp": safe_html.policy(page_nonce), "mathjax_src": mathjax_url()}
     return exporter.from_notebook_node(nb, resources=resources)[0]
 
 
 def print_pdf(html, pdf, name, text_width_mm=182):
-    """Write the HTML under build/reports/ and print it to `pdf` with headless Chromium; False without Chromium."""
+    """Print the HTML to `pdf` with headless Chromium, offline, from a folder of this call's own (the HTML then
+    kept as build/reports/<name>.html); False without Chromium."""
     HTML_DIR.mkdir(parents=True, exist_ok=True)
-    html_path = HTML_DIR / f"{name}.html"
-    html_path.write_text(html)
     browser = chromium()
+    with tempfile.TemporaryDirectory(dir=HTML_DIR, prefix=f".{name}.", ignore_cleanup_errors=True) as run:
+        html_path = Path(run) / f"{name}.html"
+        html_path.write_text(html)
+        if browser:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", *safe_html.CHROMIUM_FLAGS,
+                            f"--user-data-dir={run}/profile", "--run-all-compositor-stages-before-draw",
+                            "--virtual-time-budget=30000", f"--window-size={round(text_width_mm * MM)},1200",
+                            "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html_path.as_uri()],
+                           check=True, capture_output=True, timeout=300)
+        os.replace(html_path, HTML_DIR / f"{name}.html")
     if browser is None:
-        print(f"  {html_path.relative_to(REPO)} written; for the PDF install Chromium (Debian: apt-get install "
-              "chromium) and run `make reports` again")
-        return False
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--run-all-compositor-stages-before-draw", "--virtual-time-budget=30000",
-                    f"--window-size={round(text_width_mm * MM)},1200", "--no-pdf-header-footer",
-                    f"--print-to-pdf={pdf}", html_path.as_uri()],
-                   check=True, capture_output=True, timeout=300)
-    return True
+        print(f"  {(HTML_DIR / f'{name}.html').relative_to(REPO)} written; for the PDF install Chromium (Debian: "
+              "apt-get install chromium) and run `make reports` again")
+    return browser is not None
 
 
 markdown = nbformat.v4.new_markdown_cell
@@ -598,7 +564,7 @@ def first_heading(path):
 
 
 # ----------------------------------------------------------------------------------------------- zips
-BUILD_ONLY = ("pytest", "nbval", "jupyter-server-mathjax", "psutil")  # the tests, report builder and runner
+BUILD_ONLY = ("pytest", "nbval", "jupyter-server-mathjax", "psutil", "bleach[css]", "beautifulsoup4")  # tests, tools
 NEEDED_BY = {"openTSNE": "a3_feedforward"}  # packages only one assignment's notebooks import
 
 
@@ -660,10 +626,18 @@ def code_zip(assignment, target):
     readme = zip_readme(assignment, list(members) + ["requirements.txt"], foreign)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for arcname, path in members.items():
-            z.write(path, f"{assignment}/{arcname}")
-        z.writestr(f"{assignment}/requirements.txt", requirements_text(assignment))
-        z.writestr(f"{assignment}/README.md", readme)
+            add_to_zip(z, f"{assignment}/{arcname}", path.read_bytes(), path)
+        add_to_zip(z, f"{assignment}/requirements.txt", requirements_text(assignment))
+        add_to_zip(z, f"{assignment}/README.md", readme)
     return target
+
+
+def add_to_zip(z, arcname, data, source=None):
+    """Add `data` to the zip `z` as `arcname`, dated as the file `source` (else now), unpacking readable by others
+    (mode 0644, whatever this machine's umask)."""
+    info = zipfile.ZipInfo.from_file(source, arcname) if source else zipfile.ZipInfo(arcname, time.localtime()[:6])
+    info.external_attr, info.compress_type = (stat.S_IFREG | 0o644) << 16, zipfile.ZIP_DEFLATED
+    z.writestr(info, data)
 
 
 # --------------------------------------------------------------------------------------------------- claims
@@ -689,15 +663,6 @@ def refusal(assignment, found):
 
 
 # --------------------------------------------------------------------------------------------------- main
-def replace_folder(assignment, staging):
-    """Put a finished build in place of reports/<assignment>/ (and remove files of the old layout,
-    reports/<assignment>.pdf etc.)."""
-    shutil.rmtree(OUT / assignment, ignore_errors=True)
-    staging.rename(OUT / assignment)
-    for old in [*OUT.glob(f"{assignment}.*"), *OUT.glob(f"{assignment}_code.zip")]:
-        old.unlink()
-
-
 def build_files(assignment, student, folder):
     """Write the hand-in files of a one-PDF assignment into `folder`; returns their names."""
     sub = SUBMISSIONS[assignment]
@@ -713,21 +678,20 @@ def build_files(assignment, student, folder):
 
 
 def build(assignment, student=None):
-    """Write the hand-in files of one assignment under reports/<assignment>/ (built aside, then put in place, so
-    that a refused or failed build leaves the previous files); returns their names."""
+    """Write the hand-in files of one assignment under reports/<assignment>/ (built aside, then put in place whole,
+    so that a refused, failed or interrupted build leaves the previous files); returns their names."""
     student = student or read_student()
     found = unbacked_claims(assignment)
     if found:
         raise ClaimsRefused(refusal(assignment, found))
-    staging = OUT / f".{assignment}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    if SUBMISSIONS[assignment].get("per_question"):
-        import a3_notebook
-        made = a3_notebook.build(student, staging)
-    else:
-        made = build_files(assignment, student, staging)
-    replace_folder(assignment, staging)
+    with handin_folder.staging(OUT / assignment) as staging:
+        if SUBMISSIONS[assignment].get("per_question"):
+            import a3_notebook
+            made = a3_notebook.build(student, staging)
+        else:
+            made = build_files(assignment, student, staging)
+    for old in [*OUT.glob(f"{assignment}.*"), *OUT.glob(f"{assignment}_code.zip")]:  # files of the old layout
+        old.unlink()
     return made
 
 
@@ -754,26 +718,21 @@ def page_notes(assignment, made):
     return notes
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("assignments", nargs="*")
-    for flag in ("--name", "--id", "--partner", "--partner-id"):
-        parser.add_argument(flag)
-    args = parser.parse_args(argv)
+def checked_student(args):
+    """The student's fields: student.toml's, replaced by those given on the command line; SystemExit naming each
+    refused field (student_fields.problems) before anything is saved or built."""
     student = read_student()
-    given = {k: v for k, v in vars(args).items() if k != "assignments" and v is not None}
-    if given:
-        student.update({k: v.strip() for k, v in given.items()})
-        save_student(student)
-        print(f"saved {', '.join(given)} in {student_file().relative_to(REPO)}")
-    if not student["name"] or not student["id"]:
-        print("note: no name/student ID set: the title pages show a placeholder (make reports NAME=\"First Last\" "
-              "ID=\"123456\" sets them once)")
-    OUT.mkdir(exist_ok=True)
-    chosen = {Path(a).parent.name if a.endswith(".ipynb") else a for a in args.assignments}
-    unknown = chosen - set(helpers.ASSIGNMENTS)
-    if unknown:
-        raise SystemExit(f"Unknown assignment(s) {sorted(unknown)}: choose from {list(helpers.ASSIGNMENTS)}.")
+    given = {k: student_fields.normalized(v) for k, v in vars(args).items() if k in student and v is not None}
+    student.update(given)
+    refused = student_fields.problems(student, given)
+    if refused:
+        raise SystemExit("\n".join(refused) + "\nNothing was saved or built: student.toml and reports/ are as they "
+                         "were.")
+    return student, list(given)
+
+
+def build_all(chosen, student):
+    """Build the chosen assignments (all where none is chosen), one at a time; returns the exit status."""
     status = 0
     for assignment in helpers.ASSIGNMENTS:
         if (chosen and assignment not in chosen) or not any((REPO / "notebooks" / assignment).glob("*.ipynb")):
@@ -784,11 +743,42 @@ def main(argv):
             print(refused, file=sys.stderr, flush=True)
             status = 1
             continue
+        except KeyboardInterrupt:
+            print(f"{assignment}: interrupted (Ctrl-C): not built; reports/{assignment}/ is as it was and the "
+                  "assignments after it were not built", file=sys.stderr, flush=True)
+            return 130
         first, *rest = page_notes(assignment, made)
         print(first, flush=True)
         for note in rest:
             print(note, file=sys.stderr)
     return status
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("assignments", nargs="*")
+    for flag in ("--name", "--id", "--partner", "--partner-id"):
+        parser.add_argument(flag)
+    args = parser.parse_args(argv)
+    chosen = {Path(a).parent.name if a.endswith(".ipynb") else a for a in args.assignments}
+    unknown = chosen - set(helpers.ASSIGNMENTS)
+    if unknown:
+        raise SystemExit(f"Unknown assignment(s) {sorted(unknown)}: choose from {list(helpers.ASSIGNMENTS)}.")
+    student, given = checked_student(args)
+    lock = handin_folder.lock(REPO / "build" / "locks" / "reports.lock")
+    if lock is None:
+        raise SystemExit("Not built: another build of the hand-in files (make reports, or the end of make all) is "
+                         "running now (build/locks/reports.lock); nothing was saved. Wait for it to finish, then run "
+                         "this again.")
+    with lock:
+        if given:
+            student_fields.save(student_file(), student)
+            print(f"saved {', '.join(given)} in {student_file().relative_to(REPO)}")
+        if not student["name"] or not student["id"]:
+            print("note: no name/student ID set: the title pages show a placeholder (make reports NAME=\"First "
+                  "Last\" ID=\"123456\" sets them once)")
+        OUT.mkdir(exist_ok=True)
+        return build_all(chosen, student)
 
 
 if __name__ == "__main__":

@@ -4,29 +4,45 @@ Usage: python tools/run_notebooks.py [assignment-or-notebook ...]
 Each notebook runs in its own folder with its figures, results and checkpoints written to a staging folder
 (build/staging/...); only when every cell has run do they land in figures/, results/ and checkpoints/, together with
 the executed notebook, so the committed set always comes from one run. A notebook that fails (an error, a cell past
-the time limit, a dead kernel, Ctrl-C) is named with its failing cell and left as it was; its partial run and its
-outputs are kept under build/failed/, and the run goes on; the exit status is non-zero if any failed.
+the time limit, a dead kernel) is named with its failing cell and left as it was; its partial run and its outputs are
+kept under build/failed/, and the run goes on; the exit status is non-zero if any failed. Ctrl-C interrupts the
+running cell (a second one kills the kernel), saves the notebook the same way, prints the time table and stops the run
+as killed by SIGINT, so that make and the shell stop too.
 SMOKE=1 runs the notebooks in smoke mode and lands everything under .smoke/ instead (notebooks/ stays untouched).
 NOTEBOOK_CELL_TIMEOUT (seconds, default 3600) limits each cell.
 The CPU is sampled before the run and through each notebook (tools/cpu_load.py): a notebook during which other
 processes used the CPU is marked in the time table and in its results JSON ("cpu_contention"). After a full-mode run
 every claim (rules.claim) that a landed notebook's run contradicts is listed, and the exit status is non-zero.
 """
-import fcntl
 import json
 import os
 import re
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-import cpu_load
+def die_by_sigint(message):
+    """Print `message` and end the process as killed by SIGINT (make and the shell then stop too); never returns."""
+    print(message, flush=True)
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+if __name__ == "__main__":  # Ctrl-C while torch and nbclient load: nothing has started yet
+    signal.signal(signal.SIGINT, lambda *_: die_by_sigint("Interrupted (Ctrl-C) before any notebook ran."))
+
+import nbformat  # noqa: E402
+from jupyter_core.utils import ensure_event_loop  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError  # noqa: E402
+
+import cpu_load  # noqa: E402
+import handin_folder  # noqa: E402  (the file lock)
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -84,15 +100,7 @@ def error_line(error):
 
 def lock(path, repo):
     """An exclusive lock on running `path` (held until the returned file is closed), or None if another run holds it."""
-    lock_file = repo / "build" / "locks" / f"{path.parent.name}__{path.stem}.lock"
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
+    return handin_folder.lock(repo / "build" / "locks" / f"{path.parent.name}__{path.stem}.lock")
 
 
 def stage(path, repo, target):
@@ -141,11 +149,64 @@ def write_notebook(nb, destination):
     os.replace(tmp, destination)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a notebook, raised by `run` once the notebook is saved; `error` is its one-line error text (None
+    when it had landed before)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+class Stopped(Exception):
+    """Raised in nbclient's thread before the next cell once Ctrl-C came."""
+
+
+def failure(error):
+    """The one-line text of the exception that stopped a notebook's execution."""
+    if isinstance(error, CellTimeoutError):
+        return f"the cell ran longer than NOTEBOOK_CELL_TIMEOUT={cell_timeout()} s"
+    if isinstance(error, DeadKernelError):
+        return f"the kernel died ({error_line(error)}; out of memory or killed?)"
+    if isinstance(error, CellExecutionError):
+        return error_line(error)
+    return f"{type(error).__name__}: {error_line(error)}"
+
+
+def execute(client):
+    """The exception client.execute() raised, or None. It runs in a thread of its own: nbclient installs its SIGINT
+    handler only in the main thread, and that handler shuts the kernel down mid-cell and then fails on an assertion."""
+    raised = []
+
+    def target():
+        try:
+            client.execute()
+        except BaseException as e:  # handed to the main thread
+            raised.append(e)
+        finally:
+            ensure_event_loop().close()  # the loop execute() made for this thread
+    worker = threading.Thread(target=target, name="nbclient", daemon=True)
+    worker.start()
+    worker.join()  # a signal handler still runs meanwhile
+    return raised[0] if raised else None
+
+
+def signal_kernel(client, signum):
+    """Send `signum` to the process group of the client's kernel, if it has one."""
+    pgid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pgid", None)
+    if pgid:
+        try:
+            os.killpg(pgid, signum)
+        except OSError:
+            pass
+
+
 def run(path, repo=REPO, smoke=None, sampler=None):
     """Execute one notebook in its own folder; on success land its outputs and the notebook together.
 
     `sampler` (a cpu_load.Sampler, a new one if None) watches the CPU meanwhile; its verdict goes into the results.
-    Returns None on success, else a one-line error text naming the failing cell. Ctrl-C is reported, then re-raised.
+    Returns None on success, else a one-line error text naming the failing cell. Ctrl-C interrupts the running cell (a
+    second one kills the kernel); the notebook is then saved as a failed one and Interrupted is raised.
     """
     smoke = smoke_mode() if smoke is None else smoke
     sampler = cpu_load.Sampler() if sampler is None else sampler
@@ -153,41 +214,42 @@ def run(path, repo=REPO, smoke=None, sampler=None):
     handle = lock(path, repo)
     if handle is None:
         return "not run: another process is running this notebook now (see build/locks/); wait for it to finish"
+    presses, current = [], {"index": None}
+
+    def ctrl_c(signum, frame):  # never raises: the running cell is interrupted (no cell runs after it), then saved
+        presses.append(signum)
+        if len(presses) > 1 or current["index"] is not None:
+            signal_kernel(client, signal.SIGINT if len(presses) == 1 else signal.SIGKILL)
+
+    def cell_start(cell, cell_index):
+        if presses:
+            raise Stopped
+        current.update(index=cell_index)
+    client = None
+    previous = signal.signal(signal.SIGINT, ctrl_c)
     try:
         staging = stage(path, repo, target)
         nb = nbformat.read(path, as_version=4)
-        current = {"index": None}
         client = NotebookClient(nb, timeout=cell_timeout(), kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}},
-                                on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
+                                resources={"metadata": {"path": str(path.parent)}}, on_cell_start=cell_start)
         saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
         os.environ.update(SMOKE="1" if smoke else "0", PROGRESS_BARS="0", NOTEBOOK_OUTPUT_ROOT=str(staging),
                           NOTEBOOK_PATH=str(path))
-        interrupted = None
         try:
             with sampler:
-                client.execute()
-            error = None
-        except CellTimeoutError:
-            error = f"the cell ran longer than NOTEBOOK_CELL_TIMEOUT={cell_timeout()} s"
-        except DeadKernelError as e:
-            error = f"the kernel died ({error_line(e)}; out of memory or killed?)"
-        except CellExecutionError as e:
-            error = error_line(e)
-        except KeyboardInterrupt as e:
-            error, interrupted = "interrupted (Ctrl-C)", e
+                raised = execute(client)
         finally:  # the kernel has inherited them; the calling process keeps its own
             for k, v in saved_env.items():
                 os.environ.pop(k) if v is None else os.environ.update({k: v})
-        if error is None:
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # land all or nothing
-            try:
-                mark_results(staging, sampler.verdict())
-                land(staging, target)
-                write_notebook(nb, target / path.relative_to(repo) if smoke else path)
-            finally:
-                signal.signal(signal.SIGINT, previous)
+        stopped = bool(presses) or isinstance(raised, KeyboardInterrupt)
+        if raised is None and not stopped:
+            mark_results(staging, sampler.verdict())
+            land(staging, target)
+            write_notebook(nb, target / path.relative_to(repo) if smoke else path)
+            if presses:
+                raise Interrupted(None)
             return None
+        error = "interrupted (Ctrl-C)" if stopped else failure(raised)
         failed = repo / "build" / "failed" / path.parent.name
         shutil.rmtree(failed / f"{path.stem}_outputs", ignore_errors=True)
         failed.mkdir(parents=True, exist_ok=True)
@@ -195,13 +257,14 @@ def run(path, repo=REPO, smoke=None, sampler=None):
         write_notebook(nb, failed / path.name)
         index = current["index"]
         first_line = (nb.cells[index].source.strip().splitlines() or [""])[0] if index is not None else ""
-        text = (f"cell {index} ({first_line!r}): {error}; partial run and its outputs saved to "
-                f"{(failed / path.name).relative_to(repo)} and {path.stem}_outputs/")
-        if interrupted is not None:
-            print(f"FAILED {path.relative_to(repo)} at {text}", flush=True)
-            raise interrupted
+        where = f"cell {index} ({first_line!r})" if index is not None else "the start (no cell had run)"
+        text = (f"{where}: {error}; partial run and its outputs saved to {(failed / path.name).relative_to(repo)} and "
+                f"{path.stem}_outputs/")
+        if stopped:
+            raise Interrupted(text)
         return text
     finally:
+        signal.signal(signal.SIGINT, previous)
         handle.close()
 
 
@@ -267,19 +330,23 @@ def contradictions(path):
 def run_all(paths, repo=REPO, keep_times=False):
     """Run notebooks one after another, one progress line each, going on past failures; print a time table (kept in
     results/run_times.md when `keep_times`: a run of every notebook) and, in full mode, every contradicted claim;
-    returns the exit status (1 if a notebook failed or a claim is contradicted)."""
+    returns the exit status (1 if a notebook failed or a claim is contradicted). Ctrl-C during a notebook stops the run
+    after its line and the time table: Interrupted is raised again at the end."""
     smoke = smoke_mode()
     if smoke:
         print("SMOKE=1: smoke mode; executed notebooks, figures and results land under .smoke/, not in place.")
     target = repo / ".smoke" if smoke else repo
     before = check_before()
-    failures, rows, contradicted = [], [], []
+    failures, rows, contradicted, interrupted = [], [], [], None
     start_all = time.perf_counter()
     for k, path in enumerate(paths, 1):
         name = path.relative_to(repo)
         print(f"[{k}/{len(paths)}] {name} ...", flush=True)
         start, sampler = time.perf_counter(), cpu_load.Sampler()
-        error = run(path, repo, smoke, sampler)
+        try:
+            error = run(path, repo, smoke, sampler)
+        except Interrupted as stop:
+            error, interrupted = stop.error, stop
         seconds = time.perf_counter() - start
         print(f"[{k}/{len(paths)}] {name}: {'ok' if error is None else f'FAILED at {error}'} ({seconds:.0f} s)",
               flush=True)
@@ -291,13 +358,16 @@ def run_all(paths, repo=REPO, keep_times=False):
             failures.append(name)
         elif not smoke:
             contradicted += [(name, sentence) for sentence in contradictions(path)]
+        if interrupted:
+            break
     total = time.perf_counter() - start_all
-    print(f"{len(paths) - len(failures)}/{len(paths)} notebooks ran in {total:.0f} s")
+    print(f"{len(rows) - len(failures)}/{len(paths)} notebooks ran in {total:.0f} s"
+          + (f"; Ctrl-C stopped the run at {name}" if interrupted else ""))
     for name in failures:
         print(f"  failed: {name}")
     table = time_table(rows, total, helpers.hardware(), before)
     print(table)
-    if keep_times:
+    if keep_times and not interrupted:
         (target / "results").mkdir(parents=True, exist_ok=True)
         (target / "results" / "run_times.md").write_text(
             f"# Notebook run times (`make all`, {time.strftime('%Y-%m-%d %H:%M')})\n\n" + table)
@@ -306,8 +376,20 @@ def run_all(paths, repo=REPO, keep_times=False):
               "claim):")
         for name, sentence in contradicted:
             print(f"  {name}: {sentence}")
+    if interrupted:
+        raise interrupted
     return 1 if failures or contradicted else 0
 
 
+def main(paths, repo=REPO, keep_times=False):
+    """run_all's exit status; after Ctrl-C a line saying so (no traceback), and the process ends as killed by SIGINT."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return run_all(paths, repo, keep_times)
+    except KeyboardInterrupt:
+        die_by_sigint("Interrupted (Ctrl-C): the run stopped; no notebook landed in part (an interrupted one is saved "
+                      "under build/failed/).")
+
+
 if __name__ == "__main__":
-    sys.exit(run_all(notebooks(sys.argv[1:]), keep_times=not sys.argv[1:]))
+    sys.exit(main(notebooks(sys.argv[1:]), keep_times=not sys.argv[1:]))
