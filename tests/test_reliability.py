@@ -260,6 +260,16 @@ def test_smoke_make_all_lands_under_dot_smoke(tiny_repo, monkeypatch):
     assert (tiny_repo / ".smoke" / "notebooks" / "a3_feedforward" / "task.ipynb").exists()
 
 
+def test_a_full_run_notes_what_it_landed_for_the_report_builder(tiny_repo, monkeypatch):
+    import landed
+    monkeypatch.setenv("SMOKE", "0")
+    path = notebook(tiny_repo, "task", SAVE.format(name="task", value=3))
+    assert run_notebooks.run_all([path], tiny_repo) == 0
+    nb = nbformat.read(path, as_version=4)
+    assert landed.read(tiny_repo) == {"notebooks/a3_feedforward/task.ipynb": landed.outputs_digest(nb)}
+    assert landed.problems(tiny_repo, path, nb) == []
+
+
 def test_checkpoints_of_earlier_notebooks_are_readable_while_staged(tiny_repo):
     saved = tiny_repo / "checkpoints" / "a3_feedforward" / "weights.pt"
     saved.parent.mkdir(parents=True)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_reports  # noqa: E402
 import student_fields  # noqa: E402
+import landed  # noqa: E402
 
 HAVE_PDF_TOOLS = build_reports.chromium() is not None and all(
     shutil.which(t) for t in ("pdftotext", "pdfinfo"))
@@ -106,6 +107,15 @@ def claims_cell(*claims):
     return cell
 
 
+def land(nb, path):
+    """Write `nb` to `path` as `make all` lands it: every code cell run once, in order, its outputs in the manifest."""
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    for count, cell in enumerate(cells, 1):
+        cell.execution_count = count
+    nbformat.write(nb, path)
+    landed.record(path.parents[2], path, nb)
+
+
 @pytest.fixture
 def tiny_repo(tmp_path, monkeypatch):
     """A throwaway repository: a3_feedforward and handin1 with one executed notebook and a module each."""
@@ -118,7 +128,7 @@ def tiny_repo(tmp_path, monkeypatch):
         (folder / f"{module}.py").write_text("import helpers\n\n\ndef model():\n    return helpers.used()\n")
         nb = executed_notebook(f"{assignment}: tiny")
         nb.cells.insert(2, nbformat.v4.new_code_cell(f"import {module}\nprint({module}.model())"))
-        nbformat.write(nb, folder / "part1_tiny.ipynb")
+        land(nb, folder / "part1_tiny.ipynb")
     (tmp_path / "results" / "handin1_numpy_mlp").mkdir(parents=True)
     (tmp_path / "results" / "handin1_numpy_mlp" / "part1_tiny.json").write_text(json.dumps(
         {"hardware": "CPU A, 2 threads", "precision": "float32", "notebook_seconds": 60}))
@@ -210,7 +220,7 @@ def test_a_contradicted_claim_stops_the_build_and_keeps_the_old_reports(tiny_rep
     old = tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"the previous report")
-    with pytest.raises(build_reports.ClaimsRefused) as refused:
+    with pytest.raises(build_reports.NotebooksRefused) as refused:
         build_reports.build("handin1_numpy_mlp", STUDENT)
     message = str(refused.value)
     assert "notebooks/handin1_numpy_mlp/part1_tiny.ipynb" in message and "make all A=" in message
@@ -220,6 +230,33 @@ def test_a_contradicted_claim_stops_the_build_and_keeps_the_old_reports(tiny_rep
     assert [p.name for p in old.parent.iterdir()] == ["report.pdf"] and old.read_bytes() == b"the previous report"
     assert build_reports.main(["handin1_numpy_mlp"]) == 1
     assert "Adam ends ahead of plain SGD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("plant, reason", [
+    (lambda nb: nb.cells[1].outputs[0].update(text="*** SMOKE MODE (SMOKE=1): tiny data\n"), "smoke run"),
+    (lambda nb: nb.cells[3].update(execution_count=None, outputs=[]), "partial run"),
+    (lambda nb: nb.cells[3].outputs[0].update(text="the answer is 41\n"), "differ from what `make all` landed"),
+    (lambda nb: nb.cells[3].outputs.append(nbformat.v4.new_output("error", ename="E", evalue="x", traceback=[])),
+     "an error")])
+def test_a_smoke_partial_or_edited_notebook_is_refused_by_name(tiny_repo, plant, reason):
+    path = tiny_repo / "notebooks" / "handin1_numpy_mlp" / "part1_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert landed.problems(tiny_repo, path, nb) == []  # as landed
+    plant(nb)
+    nbformat.write(nb, path)  # as a run in Jupyter or a hand edit leaves it: not through make all
+    with pytest.raises(build_reports.NotebooksRefused) as refused:
+        build_reports.build("handin1_numpy_mlp", STUDENT)
+    assert "notebooks/handin1_numpy_mlp/part1_tiny.ipynb" in str(refused.value) and reason in str(refused.value)
+    assert "git checkout notebooks/handin1_numpy_mlp/part1_tiny.ipynb" in str(refused.value)
+    assert not (tiny_repo / "reports" / "handin1_numpy_mlp").exists()
+
+
+def test_committed_notebooks_are_what_make_all_landed():
+    """Every committed notebook holds a full run whose outputs the runner noted in results/landed.json."""
+    repo = build_reports.REPO
+    found = {str(p.relative_to(repo)): landed.problems(repo, p, nbformat.read(p, as_version=4))
+             for p in sorted((repo / "notebooks").rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts}
+    assert not {p: r for p, r in found.items() if r}
 
 
 def test_a_cell_tagged_to_show_its_code_keeps_it_in_a_report_without_code():
@@ -270,7 +307,7 @@ def test_tiny_reports_become_pdfs(tiny_repo):
     path = tiny_repo / "notebooks" / "handin1_numpy_mlp" / "part1_tiny.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(claims_cell(("The tiny network answers 42", True)))
-    nbformat.write(nb, path)
+    land(nb, path)
     made = build_reports.build("handin1_numpy_mlp", STUDENT)
     assert sorted(made) == build_reports.expected_files("handin1_numpy_mlp")
     pdf = tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf"
@@ -367,7 +404,7 @@ def test_planted_html_prints_nothing_of_the_machine_and_sends_nothing(tiny_repo,
     nb.cells[2].outputs.append(nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "x"}))
     nb.cells[2].outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": html}))
     nb.cells.append(nbformat.v4.new_markdown_cell(f"## Raw HTML in Markdown\n\n{html}\n\nThe end."))
-    nbformat.write(nb, path)
+    land(nb, path)
     build_reports.build("handin1_numpy_mlp", STUDENT)
     text = pdf_text(tiny_repo / "reports" / "handin1_numpy_mlp" / "report.pdf")
     assert "planted output follows" in text and "planted output ends" in text and "The end." in text

@@ -52,6 +52,7 @@ sys.path.insert(0, str(REPO))
 import helpers  # noqa: E402  (the assignment list, titles and notebook order)
 import rules  # noqa: E402  (the claims a notebook's run backs)
 import handin_folder  # noqa: E402  (one build at a time; a set replaced whole)
+import landed  # noqa: E402  (which outputs make all landed)
 import safe_html  # noqa: E402  (what of a notebook's HTML is printed; the page's policy)
 import student_fields  # noqa: E402  (name and ID: checked, saved, made into file names)
 from student_fields import display_name  # noqa: E402
@@ -641,24 +642,25 @@ def add_to_zip(z, arcname, data, source=None):
 
 
 # --------------------------------------------------------------------------------------------------- claims
-class ClaimsRefused(RuntimeError):
-    """An assignment not built: a notebook holds a claim its run contradicts or did not judge."""
+class NotebooksRefused(RuntimeError):
+    """An assignment not built: a notebook's outputs are not a full run that `make all` landed (`landed.problems`)."""
 
 
-def unbacked_claims(assignment):
-    """{notebook path: its contradicted or unjudged claims' sentences} for an assignment's notebooks that hold any."""
-    found = {p: rules.contradicted(nbformat.read(p, as_version=4)) for p in helpers.notebook_paths(assignment, REPO)}
-    return {p: sentences for p, sentences in found.items() if sentences}
+def refused_notebooks(assignment):
+    """{notebook path: why a report may not be printed from it} for an assignment's notebooks that have a problem."""
+    found = {p: landed.problems(REPO, p, nbformat.read(p, as_version=4)) for p in helpers.notebook_paths(assignment, REPO)}
+    return {p: reasons for p, reasons in found.items() if reasons}
 
 
 def refusal(assignment, found):
-    """The message that says why an assignment is not built, which sentences, and the fix."""
-    lines = [f"{assignment}: not built (reports/{assignment}/ is left as it was): these claims are contradicted by "
-             "the notebook's run, or were not judged (a smoke run's outputs):"]
-    for path, sentences in found.items():
-        lines += [f"  {path.relative_to(REPO)}"] + [f"    - {s}" for s in sentences]
-    lines.append("Fix: re-run the notebook in full mode (make all A=<notebook path>, e.g. make all "
-                 f"A={next(iter(found)).relative_to(REPO)}), or rewrite the sentence and its claim.")
+    """The message that says why an assignment is not built, for which notebooks, and the fix."""
+    lines = [f"{assignment}: not built (reports/{assignment}/ is left as it was): these notebooks do not hold a full "
+             "run that make all landed:"]
+    for path, reasons in found.items():
+        lines += [f"  {path.relative_to(REPO)}"] + [f"    - {r}" for r in reasons]
+    first = next(iter(found)).relative_to(REPO)
+    lines.append(f"Fix: re-run it in full mode (make all A={first}), or restore the committed run (git checkout "
+                 f"{first}); for a contradicted claim, rewrite the sentence and its claim, then re-run.")
     return "\n".join(lines)
 
 
@@ -681,9 +683,9 @@ def build(assignment, student=None):
     """Write the hand-in files of one assignment under reports/<assignment>/ (built aside, then put in place whole,
     so that a refused, failed or interrupted build leaves the previous files); returns their names."""
     student = student or read_student()
-    found = unbacked_claims(assignment)
+    found = refused_notebooks(assignment)
     if found:
-        raise ClaimsRefused(refusal(assignment, found))
+        raise NotebooksRefused(refusal(assignment, found))
     with handin_folder.staging(OUT / assignment) as staging:
         if SUBMISSIONS[assignment].get("per_question"):
             import a3_notebook
@@ -739,7 +741,7 @@ def build_all(chosen, student):
             continue
         try:
             made = build(assignment, student)
-        except ClaimsRefused as refused:
+        except NotebooksRefused as refused:
             print(refused, file=sys.stderr, flush=True)
             status = 1
             continue
