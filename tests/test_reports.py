@@ -668,3 +668,11 @@ def test_zips_run_alone(assignment, tmp_path):
     assert sorted(order) == sorted(p.name for p in unpacked.glob("*.ipynb"))
     for name in order:
         run_notebook(unpacked / name)
+
+
+@needs_pdf_tools
+def test_a_pair_hand_in_without_a_partner_says_so(tiny_repo, capsys):
+    assert build_reports.main(["--name=Ada Lovelace", "--id=1815", "a3_feedforward"]) == 0
+    assert "a3_feedforward is handed in by a pair and its partner is not set" in capsys.readouterr().out
+    assert build_reports.main(["--partner=Charles Babbage", "--partner-id=1791", "a3_feedforward"]) == 0
+    assert "partner is not set" not in capsys.readouterr().out

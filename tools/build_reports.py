@@ -779,6 +779,9 @@ def main(argv):
         if not student["name"] or not student["id"]:
             print("note: no name/student ID set: the title pages show a placeholder (make reports NAME=\"First "
                   "Last\" ID=\"123456\" sets them once)")
+        if (not chosen or "a3_feedforward" in chosen) and not (student["partner"] and student["partner_id"]):
+            print("note: a3_feedforward is handed in by a pair and its partner is not set: its title page shows a "
+                  "placeholder (make reports PARTNER=\"First Last\" PARTNER_ID=\"123456\" sets it once)")
         OUT.mkdir(exist_ok=True)
         return build_all(chosen, student)
 
