@@ -377,24 +377,6 @@ def test_misclassified_indices_select_by_true_and_predicted_class():
     assert helpers.misclassified_indices(y_true, y_pred, true_class=2, predicted_class=0) == []
 
 
-def test_misclassified_viewer_pages_through_the_chosen_cell(monkeypatch):
-    shown = []
-    monkeypatch.setattr(helpers, "image_grid", lambda images, titles, **kw: shown.append(titles) or
-                        matplotlib.pyplot.figure())
-    y_true = torch.arange(30) % 3
-    probabilities = torch.nn.functional.one_hot((y_true + 1) % 3, 3).float() * 0.8 + 0.1  # every image wrong
-    probabilities[::2] = torch.nn.functional.one_hot(y_true[::2], 3).float()  # even images right
-    viewer = helpers.misclassified_viewer(torch.rand(30, 1, 4, 4), y_true, probabilities, ["a", "b", "c"], per_page=2)
-    true_box, predicted_box, page = viewer.children[0].children
-    assert len(shown[-1]) == 2 and page.max == 7  # 15 odd images, 2 per page
-    true_box.value = 1  # odd images with true class b: 1, 7, 13, 19, 25 -> predicted c
-    assert page.max == 2 and shown[-1][0].startswith("b → c") and "p=0.90" in shown[-1][0]
-    page.value = 2
-    assert len(shown[-1]) == 1
-    predicted_box.value = 0
-    assert page.max == 0  # no image of class b predicted as a
-
-
 def test_predict_probabilities_sum_to_one_and_agree_with_predict():
     x, y = blobs()
     model = tiny_model()
@@ -498,3 +480,74 @@ def test_a_damaged_upstream_results_file_is_named(tmp_path, monkeypatch):
     path.write_text('{"test_accuracy": 98.')
     with pytest.raises(ValueError, match=r"ex3_multilayer\.json is not readable JSON.*re-run notebooks/handin1"):
         helpers.load_result("ex3_multilayer", "handin1_numpy_mlp")
+
+
+def viewer_of_15_errors(monkeypatch, drawn):
+    """A viewer of 30 images in classes a, b, c, the 15 odd ones wrong (true k read as k+1), 2 per page; each draw
+    appends (titles, suptitle) to `drawn`."""
+    monkeypatch.setattr(helpers, "image_grid", lambda images, titles, **kw: drawn.append((titles, kw["suptitle"])) or
+                        matplotlib.pyplot.figure())
+    y_true = torch.arange(30) % 3
+    probabilities = torch.nn.functional.one_hot((y_true + 1) % 3, 3).float() * 0.8 + 0.1  # every image wrong
+    probabilities[::2] = torch.nn.functional.one_hot(y_true[::2], 3).float()  # even images right
+    return helpers.misclassified_viewer(torch.rand(30, 1, 4, 4), y_true, probabilities, ["a", "b", "c"], per_page=2)
+
+
+def test_misclassified_viewer_pages_through_the_chosen_cell(monkeypatch):
+    drawn = []
+    true_box, predicted_box, _, page, _ = viewer_of_15_errors(monkeypatch, drawn).children[0].children
+    assert len(drawn[-1][0]) == 2 and drawn[-1][1] == "page 1 of 8: 15 images" and page.max == 8
+    true_box.value = 1  # odd images with true class b: 1, 7, 13, 19, 25 -> predicted c
+    assert page.max == 3 and drawn[-1][0][0].startswith("b → c") and "p=0.90" in drawn[-1][0][0]
+    page.value = 3
+    assert len(drawn[-1][0]) == 1 and drawn[-1][1] == "page 3 of 3: 5 images"
+    predicted_box.value = 0
+    assert page.max == 1 and page.value == 1  # no image of class b predicted as a
+
+
+def test_misclassified_viewer_any_keeps_its_label(monkeypatch):
+    drawn = []
+    true_box, predicted_box, *_ = viewer_of_15_errors(monkeypatch, drawn).children[0].children
+    assert (true_box.label, predicted_box.label) == ("any", "any")
+    true_box.value = 2
+    assert true_box.label == "c" and drawn[-1][1] == "page 1 of 3: 5 images"
+    true_box.value = -1  # "any" again
+    assert (true_box.label, true_box.value, true_box.index) == ("any", -1, 0) and drawn[-1][1].endswith("15 images")
+
+
+def test_misclassified_viewer_pages_from_1_within_bounds_and_back_to_1_on_a_new_filter(monkeypatch):
+    drawn = []
+    true_box, predicted_box, back, page, forward = viewer_of_15_errors(monkeypatch, drawn).children[0].children
+    assert (page.value, page.min, page.max, back.disabled, forward.disabled) == (1, 1, 8, True, False)
+    back.click()
+    forward.click()
+    assert page.value == 2 and drawn[-1][1].startswith("page 2 of 8")
+    page.value = 99
+    forward.click()
+    assert page.value == 8 and forward.disabled and drawn[-1][1].startswith("page 8 of 8")
+    back.click()
+    assert page.value == 7 and not forward.disabled
+    draws = len(drawn)
+    true_box.value = 1
+    assert page.value == 1 and drawn[-1][1] == "page 1 of 3: 5 images" and len(drawn) == draws + 1  # one redraw
+    page.value = 2
+    predicted_box.value = 2
+    assert page.value == 1 and drawn[-1][1] == "page 1 of 3: 5 images"
+
+
+def test_misclassified_viewer_shows_a_hint_before_it_is_run(monkeypatch):
+    viewer = viewer_of_15_errors(monkeypatch, [])
+    hint = "Run the notebook to page through the misclassified images."
+    assert repr(viewer) == hint and viewer._repr_mimebundle_()["text/plain"] == hint
+
+
+def test_mnist_labels_outside_the_ten_digits_are_refused_with_the_file(tmp_path):
+    import struct
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for images, labels in helpers.MNIST_FILES.values():
+        (raw / images).write_bytes(struct.pack(">IIII", 2051, 2, 28, 28) + bytes(2 * 28 * 28))
+        (raw / labels).write_bytes(struct.pack(">II", 2049, 2) + bytes([3, 12]))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte holds label 12 at position 1, outside the "
+                                         r"dataset's classes 0-9"):
+        helpers.load_mnist(tmp_path)
