@@ -30,7 +30,9 @@ def record(repo, notebook, nb):
     under a lock (two runs of different notebooks may land at once)."""
     path = repo / MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a+") as lock:
+    lock_path = repo / "build" / "locks" / "landed.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = read(repo) | {notebook.relative_to(repo).as_posix(): outputs_digest(nb)}
         tmp = path.with_name(f".{path.name}.tmp")
