@@ -825,24 +825,37 @@ def misclassified_indices(y_true, y_pred, true_class=None, predicted_class=None)
 
 
 def misclassified_viewer(x, y_true, probabilities, class_names, per_page=10):
-    """An ipywidgets viewer of misclassified images: pick a true and a predicted class (or "any"), page through them,
-    each titled with both labels and the predicted probabilities; returns the widget (display it in Jupyter).
+    """An ipywidgets viewer of misclassified images: pick a true and a predicted class (or "any"), page through them
+    (◀ ▶ or a page number, from 1; a new class choice goes back to page 1), each titled with both labels and the
+    predicted probabilities; returns the widget (display it in Jupyter; before a run, a notebook shows a one-line hint).
 
     `probabilities` (N, classes) are the model's softmax outputs, e.g. from `predict_probabilities`."""
     import ipywidgets as widgets
     from IPython.display import display
+
+    class Viewer(widgets.VBox):
+        def __repr__(self):  # the text/plain output a notebook holds until it is run
+            return "Run the notebook to page through the misclassified images."
+
     probabilities = torch.as_tensor(probabilities)
     y_true, y_pred = torch.as_tensor(y_true), probabilities.argmax(1)
-    choices = [("any", None)] + [(name, i) for i, name in enumerate(class_names)]
-    true_box = widgets.Dropdown(options=choices, description="true")
-    pred_box = widgets.Dropdown(options=choices, description="predicted")
-    page = widgets.IntSlider(min=0, max=0, description="page")
+    choices = [("any", -1)] + [(name, i) for i, name in enumerate(class_names)]  # None would blank the dropdown
+    true_box = widgets.Dropdown(options=choices, value=-1, description="true")
+    pred_box = widgets.Dropdown(options=choices, value=-1, description="predicted")
+    back = widgets.Button(description="◀", tooltip="previous page", layout={"width": "3em"})
+    page = widgets.BoundedIntText(value=1, min=1, max=1, description="page", layout={"width": "10em"})
+    forward = widgets.Button(description="▶", tooltip="next page", layout={"width": "3em"})
     out = widgets.Output()
 
+    def chosen():
+        classes = (None if box.value < 0 else box.value for box in (true_box, pred_box))
+        return misclassified_indices(y_true, y_pred, *classes)
+
     def draw(*_):
-        chosen = misclassified_indices(y_true, y_pred, true_box.value, pred_box.value)
-        page.max = max(0, (len(chosen) - 1) // per_page)
-        shown = chosen[page.value * per_page:(page.value + 1) * per_page]
+        indices = chosen()
+        pages = max(1, -(-len(indices) // per_page))
+        back.disabled, forward.disabled = page.value <= 1, page.value >= pages
+        shown = indices[(page.value - 1) * per_page:page.value * per_page]
         out.clear_output(wait=True)
         with out:
             if not shown:
@@ -851,14 +864,23 @@ def misclassified_viewer(x, y_true, probabilities, class_names, per_page=10):
             titles = [f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}\n"
                       f"p={probabilities[i, y_pred[i]]:.2f} (true {probabilities[i, y_true[i]]:.2f})" for i in shown]
             fig = image_grid(x[shown], titles, ncols=min(5, len(shown)), size=1.9,
-                             suptitle=f"page {page.value + 1} of {page.max + 1}: {len(chosen)} images")
+                             suptitle=f"page {page.value} of {pages}: {len(indices)} images")
             display(fig)
             plt.close(fig)
 
-    for box in (true_box, pred_box, page):
-        box.observe(draw, names="value")
-    draw()
-    return widgets.VBox([widgets.HBox([true_box, pred_box, page]), out])
+    def refilter(*_):
+        unchanged = page.value == 1  # else setting page 1 redraws
+        page.value, page.max = 1, max(1, -(-len(chosen()) // per_page))
+        if unchanged:
+            draw()
+
+    true_box.observe(refilter, names="value")
+    pred_box.observe(refilter, names="value")
+    page.observe(draw, names="value")
+    back.on_click(lambda _: setattr(page, "value", page.value - 1))  # the box keeps the page within 1..max
+    forward.on_click(lambda _: setattr(page, "value", page.value + 1))
+    refilter()
+    return Viewer([widgets.HBox([true_box, pred_box, back, page, forward]), out])
 
 
 # ----------------------------------------------------------------------------------------------------- saving
