@@ -676,3 +676,17 @@ def test_a_pair_hand_in_without_a_partner_says_so(tiny_repo, capsys):
     assert "a3_feedforward is handed in by a pair and its partner is not set" in capsys.readouterr().out
     assert build_reports.main(["--partner=Charles Babbage", "--partner-id=1791", "a3_feedforward"]) == 0
     assert "partner is not set" not in capsys.readouterr().out
+
+
+def test_committed_notebooks_are_saved_as_jupyterlab_writes_them():
+    """Opening a notebook in JupyterLab changes nothing: the file is what Jupyter's save (nbformat.write) writes back,
+    with the kernelspec name JupyterLab gives the ipykernel kernel."""
+    repo = build_reports.REPO
+    differ = []
+    for path in sorted((repo / "notebooks").rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        saved = nbformat.writes(nb)
+        if path.read_text() != saved + ("" if saved.endswith("\n") else "\n") or \
+                nb.metadata.get("kernelspec", {}).get("display_name") != "Python 3 (ipykernel)":
+            differ.append(str(path.relative_to(repo)))
+    assert not differ, f"not in the form JupyterLab writes back (re-save them with nbformat.write): {differ}"
