@@ -147,16 +147,21 @@ def banner(notebook=None):
 
     `notebook` names it where the front end does not say (Colab: `helpers.banner("task2_seeds")`)."""
     _RUN.update(notebook=notebook or notebook_name(), start=time.perf_counter())
-    if _RUN["notebook"] is None:
-        raise ValueError("Cannot tell which notebook this is (its results file is named after it): this front end "
-                         "sets neither NOTEBOOK_PATH nor JPY_SESSION_NAME. Fix: call helpers.banner(\"<notebook name>\"),"
-                         " e.g. helpers.banner(\"task2_seeds\").")
+    problems = [] if _RUN["notebook"] else [
+        "Cannot tell which notebook this is (its results file is named after it): this front end sets neither "
+        "NOTEBOOK_PATH nor JPY_SESSION_NAME. Fix: call helpers.banner(\"<notebook name>\"), e.g. "
+        "helpers.banner(\"task2_seeds\")."]
+    try:
+        current_assignment()
+    except ValueError:
+        problems.append(_folder_problem())
+    if problems:  # every fix at once, before anything runs
+        raise ValueError("The first cell cannot start this notebook:\n- " + "\n- ".join(problems))
     if SMOKE:
         print("*** SMOKE MODE (SMOKE=1): tiny data, 1-2 epochs; figures and results go to .smoke/, not the report ***")
     else:
         print("Full mode: the numbers below are the ones the report uses.")
     print(f"{_RUN['notebook']} | {hardware()} | torch {torch.__version__} | numpy {np.__version__}")
-    current_assignment()  # a notebook that cannot tell where its figures go says so now, not after training
 
 
 def seed_everything(seed):
@@ -888,11 +893,15 @@ def current_assignment(assignment=None):
     """The assignment whose figures/results are being written: the argument, else the notebook's folder name."""
     name = assignment or Path.cwd().name
     if name not in ASSIGNMENTS:
-        raise ValueError(f"Cannot tell the assignment from the working folder {Path.cwd()}, so figures and results "
-                         f"would have nowhere to go: start the kernel in notebooks/<assignment>/ (Jupyter does when "
-                         f"the notebook lives there; in Colab `%cd <repo>/notebooks/<assignment>`), or pass "
-                         f"assignment= one of {tuple(ASSIGNMENTS)}.")
+        raise ValueError(f"{_folder_problem()[:-1]}, or pass assignment= one of {tuple(ASSIGNMENTS)}.")
     return name
+
+
+def _folder_problem():
+    """Why the working folder names no assignment, and the fix (for banner and current_assignment)."""
+    return (f"Cannot tell the assignment from the working folder {Path.cwd()}, so figures and results would have "
+            "nowhere to go. Fix: start the kernel in notebooks/<assignment>/ (Jupyter does when the notebook lives "
+            "there; in Colab `%cd <repo>/notebooks/<assignment>`).")
 
 
 def notebook_paths(assignment, repo=None):

@@ -370,6 +370,7 @@ def test_a_notebook_copied_out_of_the_repository_says_what_it_needs(tmp_path):
     done = subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert done.returncode != 0 and "Cannot tell which notebook this is" in done.stderr
     assert 'helpers.banner("task2_seeds")' in done.stderr
+    assert "notebooks/<assignment>/" in done.stderr and "assignment=" not in done.stderr  # both fixes at once
 
 
 def test_ctrl_c_keeps_the_landed_set_and_the_staged_outputs(tiny_repo, monkeypatch):
