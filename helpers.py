@@ -343,10 +343,6 @@ def _load_batch(path):
         batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
         if not isinstance(batch.get("data"), np.ndarray) or len(batch["data"]) != len(batch.get("labels", ())):
             raise ValueError("no 'data' array with one 'labels' entry per image")
-    except ValueError as e:
-        if "outside the dataset's classes" in str(e):
-            raise
-        raise ValueError(f"Corrupt, truncated or foreign CIFAR-10 file {path}: {e}. Replace it with a fresh copy.") from e
     except Exception as e:
         raise ValueError(f"Corrupt, truncated or foreign CIFAR-10 file {path}: {type(e).__name__}: {e}. Replace it "
                          "with a fresh copy.") from e
@@ -654,7 +650,8 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
     x_train, y_train = (t.to(device) for t in train)
     history = {f"{s}_{m}": [] for s in ("train", *sets) for m in ("costs", "accuracy")}
     history |= {"epoch_seconds": [], "eval_seconds": []}
-    n_batches, step, start_all, warned = -(-len(x_train) // batch_size), 0, time.perf_counter(), False
+    n_batches, step, start_all = -(-len(x_train) // batch_size), 0, time.perf_counter()
+    first_loss, warned = None, False  # the first batch's loss, and whether fit warned of divergence
     model.train()
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=not (progress and PROGRESS_BARS)):
         start = time.perf_counter()
@@ -667,7 +664,7 @@ def fit(model, train, test, *, epochs, optimizer, batch_size, loss="ce", val=Non
                 on_batch(step)
         _stop_on_nan(losses, epoch, optimizer, history)
         history["train_costs"].append(losses.mean().item())  # .item() waits for the epoch's last step
-        first_loss = losses[0].item() if epoch == 1 else first_loss
+        first_loss = losses[0].item() if first_loss is None else first_loss
         warned = warned or _warn_if_diverging(first_loss, history["train_costs"][-1], epoch, optimizer)
         history["train_accuracy"].append(100.0 * accuracies.mean().item())
         history["epoch_seconds"].append(time.perf_counter() - start)
